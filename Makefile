@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test bench install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Stamps re-install when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install -e '.[test]'
+	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PIP) install -e '.[bench]'
+	# The baseline of bench/bench_erlang.py; --no-deps skips ortools, which its
+	# Erlang module does not use (it needs numpy, pandas and joblib).
+	$(PIP) install joblib
+	$(PIP) install --no-deps 'pyworkforce>=0.5'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/peakplan staff --forecast scenarios/singles_day_forecast.csv --targets scenarios/targets.yaml
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed-bench
+	$(PY) bench/bench_erlang.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
