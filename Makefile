@@ -30,7 +30,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/peakplan staff --forecast scenarios/singles_day_forecast.csv --targets scenarios/targets.yaml
+	$(VENV)/bin/peakplan staff --forecast scenarios/singles_day_forecast.csv --targets scenarios/singles_day_targets.yaml
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -1,0 +1,289 @@
+"""``peakplan``: the command line.  A thin shell: parse, load and validate, call, print.
+
+Every problem with what the user gave (flags, files) ends in a one-line message on stderr and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError
+
+__all__ = ["main"]
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag gives one line (and the hint to use --help), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null, timestamps ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
+
+
+def write_new_file(path: Path, write: Any, *, force: bool, protect: Sequence[Path] = ()) -> None:
+    """Write a result file atomically; never over an input, nor over a file without --force.
+
+    ``write(tmp_path)`` writes the content; the file appears under ``path`` only complete.
+    """
+    path = Path(path)
+    for p in protect:
+        if p.exists() and path.exists() and path.resolve() == Path(p).resolve():
+            raise InputError("is an input of this command; refusing to overwrite it",
+                             file=path, field="--out")
+    if path.exists() and not force:
+        raise InputError("already exists; choose another path or add --force to replace it",
+                         file=path, field="--out")
+    if not path.parent.exists():
+        raise InputError(f"folder {path.parent} does not exist", file=path, field="--out")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _pct(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _sec(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{x:.1f} s"
+
+
+# --------------------------------------------------------------------------------------------
+# peakplan staff
+# --------------------------------------------------------------------------------------------
+_PLAN_FLAGS = {  # flag dest -> QueuePlan key (target keys under "target")
+    "aht_s": "aht_s", "patience_s": "patience_s", "shrinkage": "shrinkage",
+    "channel": "channel", "chat_concurrency": "chat_concurrency",
+    "chat_slowdown": "chat_slowdown",
+}
+_TARGET_FLAGS = {"sl": "service_level", "target_s": "within_s", "max_asa_s": "max_asa_s",
+                 "max_abandon": "max_abandon", "max_occupancy": "max_occupancy"}
+
+
+def _add_staff(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "staff", help="agents needed per interval (Erlang C, or Erlang A with --patience-s)",
+        description="Agents needed for one interval (--contacts) or for every interval and "
+                    "queue of a forecast CSV (--forecast). Times are in seconds.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--contacts", type=float, help="contacts offered in one interval")
+    what.add_argument("--forecast", type=Path, metavar="FILE.csv",
+                      help="forecast CSV: interval_start, queue, contacts[, aht_s]")
+    p.add_argument("--interval-min", type=float, metavar="MIN",
+                   help="interval length in minutes (one interval: default 30; forecast: "
+                        "read from the file)")
+    p.add_argument("--targets", type=Path, metavar="FILE.yaml",
+                   help="per-queue targets and handle times (see README); flags given as "
+                        "well override it for every queue")
+    p.add_argument("--aht-s", type=float, help="mean handle time in seconds")
+    p.add_argument("--target-s", type=float, help="service-level threshold in seconds "
+                                                  "(default 20)")
+    p.add_argument("--sl", type=float, help="service-level target, a share (default 0.8)")
+    p.add_argument("--patience-s", type=float,
+                   help="mean customer patience in seconds: Erlang A with abandonment")
+    p.add_argument("--shrinkage", type=float, help="share of paid time not available "
+                                                   "(default 0)")
+    p.add_argument("--max-occupancy", type=float, help="occupancy cap, a share")
+    p.add_argument("--max-asa-s", type=float, help="ASA target in seconds")
+    p.add_argument("--max-abandon", type=float, help="abandonment cap, a share of offered "
+                                                     "(needs --patience-s)")
+    p.add_argument("--channel", choices=("voice", "chat"))
+    p.add_argument("--chat-concurrency", type=int, help="chats an agent holds at once")
+    p.add_argument("--chat-slowdown", type=float,
+                   help="extra handle time per extra chat held (0.15 = +15%%)")
+    p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_staff)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    plan: dict[str, Any] = {key: getattr(args, dest) for dest, key in _PLAN_FLAGS.items()
+                            if getattr(args, dest) is not None}
+    target = {key: getattr(args, dest) for dest, key in _TARGET_FLAGS.items()
+              if getattr(args, dest) is not None}
+    if target:
+        plan["target"] = target
+    return plan
+
+
+def _flag_plan(overrides: dict[str, Any]) -> Any:
+    from planner.files import validate
+    from planner.staffing import QueuePlan
+
+    try:
+        return validate(QueuePlan, overrides, file="command line")
+    except InputError as exc:
+        flag = "--" + (exc.field or "").split(".")[-1].replace("_", "-")
+        flag = {"--service-level": "--sl", "--within-s": "--target-s"}.get(flag, flag)
+        raise InputError(exc.problem, field=flag) from None
+
+
+def _run_staff(args: argparse.Namespace) -> int:
+    from planner.forecast import forecast_from_frame, read_forecast
+    from planner.staffing import (interval_totals, peak_summary, read_targets,
+                                  staffing_table)
+
+    overrides = _overrides(args)
+    if args.forecast is not None:
+        forecast = read_forecast(args.forecast, interval_min=args.interval_min)
+    else:
+        if args.contacts < 0 or not math.isfinite(args.contacts):
+            raise InputError(f"must be a non-negative number, got {args.contacts:g}",
+                             field="--contacts")
+        if args.aht_s is None and args.targets is None:
+            raise InputError("required for one interval (the mean handle time in seconds)",
+                             field="--aht-s")
+        start = pd.Timestamp("2000-01-01")
+        forecast = forecast_from_frame(
+            pd.DataFrame({"interval_start": [start], "queue": ["queue"],
+                          "contacts": [args.contacts]}),
+            source="command line", interval_min=args.interval_min or 30.0)
+    if args.targets is not None:
+        plans = read_targets(args.targets, overrides=overrides)
+        if args.forecast is None:
+            raise InputError("--targets needs --forecast (one interval takes its targets "
+                             "from flags)", field="--targets")
+    else:
+        plan = _flag_plan(overrides)
+        plans = {q: plan for q in forecast.queues}
+    table = staffing_table(forecast, plans)
+
+    if args.out is not None:
+        protect = [p for p in (args.forecast, args.targets) if p is not None]
+        write_new_file(args.out, lambda tmp: table.to_csv(tmp, index=False,
+                                                          date_format="%Y-%m-%dT%H:%M"),
+                       force=args.force, protect=protect)
+
+    if args.forecast is None:
+        row = table.iloc[0]
+        result = {k: row[k] for k in ("contacts", "aht_s", "traffic_erl", "model", "agents",
+                                      "scheduled", "service_level", "asa_s", "occupancy",
+                                      "p_wait")}
+        result["interval_min"] = forecast.interval_min
+        if plans["queue"].patience_s is not None:
+            result["p_abandon"] = row["p_abandon"]
+        if args.json:
+            _print_json(result)
+        else:
+            _print_one(result, plans["queue"])
+        return 0
+
+    totals = interval_totals(table)
+    summary = peak_summary(table, interval_min=forecast.interval_min)
+    if args.json:
+        _print_json({"interval_min": forecast.interval_min, "queues": forecast.queues,
+                     "summary": summary,
+                     "rows": table.to_dict(orient="records"),
+                     "totals": totals.to_dict(orient="records")})
+    else:
+        _print_table(table, totals, summary, forecast.interval_min)
+    if args.out is not None:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _print_one(r: dict[str, Any], plan: Any) -> None:
+    t = plan.target
+    lines = [
+        f"Offered: {r['contacts']:g} contacts in {r['interval_min']:g} min, AHT "
+        f"{r['aht_s']:g} s = {r['traffic_erl']:.2f} Erlangs ({r['model'].replace('_', ' ')})",
+        f"Agents needed: {r['agents']}   scheduled with {100 * plan.shrinkage:g}% "
+        f"shrinkage: {r['scheduled']}",
+        f"Service level: {_pct(r['service_level'])} answered within "
+        f"{t.within_s or 0:g} s   ASA: {_sec(r['asa_s'])}",
+        f"P(wait): {_pct(r['p_wait'])}   occupancy: {_pct(r['occupancy'])}"
+        + (f"   abandoned: {_pct(r['p_abandon'])}" if "p_abandon" in r else ""),
+    ]
+    print("\n".join(lines))
+
+
+def _print_table(table: pd.DataFrame, totals: pd.DataFrame, summary: dict[str, Any],
+                 interval_min: float) -> None:
+    agents = table.pivot(index="interval_start", columns="queue", values="agents")
+    agents.columns = [f"{q}" for q in agents.columns]
+    view = agents.copy()
+    view["agents"] = totals.set_index("interval_start")["agents"]
+    view["scheduled"] = totals.set_index("interval_start")["scheduled"]
+    view.index = [f"{t:%m-%d %H:%M}" for t in view.index]
+    view.index.name = "interval"
+    print(f"Agents needed per {interval_min:g}-minute interval (per queue, then totals "
+          "before and after shrinkage):")
+    print(view.to_string())
+    print()
+    print(f"Contacts: {summary['contacts']:,.0f}   peak: {summary['peak_scheduled']} scheduled "
+          f"({summary['peak_agents']} on the floor) at "
+          f"{summary['peak_interval_start']:%Y-%m-%d %H:%M}   scheduled agent-hours: "
+          f"{summary['scheduled_agent_hours']:,.1f}")
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="peakplan",
+                     description="Staffing planner and workforce simulator for customer-service "
+                                 "teams.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+    _add_staff(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except InputError as exc:
+        print(f"peakplan: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("peakplan: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

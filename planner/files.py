@@ -1,0 +1,72 @@
+"""Reading the YAML files users write, with errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import InputError
+
+__all__ = ["load_yaml", "validate", "field_path"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML file; an :class:`InputError` if there is none."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not a text file (expected UTF-8 YAML)", file=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{where}not valid YAML ({problem})", file=path) from None
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of keys to values at the top, found "
+                         f"{type(data).__name__}", file=path)
+    return data
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """pydantic's error location as a key path: ``queues.presales.target.within_s``,
+    ``agent_groups.gold.shifts[0].agents``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, ...] = ()) -> M:
+    """``model.model_validate(data)``, with the first error as an :class:`InputError`.
+
+    ``prefix`` is the location of ``data`` in the file, for the field path of messages.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p
+                                                   and p.startswith(("function", "tagged"))))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; see the README for the format)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        given = err.get("input")
+        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(given, dict):
+            msg += f", got {given!r}"
+        more = len(exc.errors()) - 1
+        if more:
+            msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise InputError(msg, file=file, field=field_path(prefix + loc) or None) from None
