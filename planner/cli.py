@@ -7,6 +7,7 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -42,7 +43,7 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
+    if isinstance(value, (pd.Timestamp, np.datetime64, datetime.datetime)):
         return pd.Timestamp(value).isoformat()
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -65,16 +66,27 @@ def write_new_file(path: Path, write: Any, *, force: bool, protect: Sequence[Pat
         if p.exists() and path.exists() and path.resolve() == Path(p).resolve():
             raise InputError("is an input of this command; refusing to overwrite it",
                              file=path, field="--out")
+    if path.is_dir():
+        # Checked before --force: os.replace onto a folder raised IsADirectoryError (traceback).
+        raise InputError("is a folder (expected the path of a file to write)", file=path,
+                         field="--out")
     if path.exists() and not force:
         raise InputError("already exists; choose another path or add --force to replace it",
                          file=path, field="--out")
     if not path.parent.exists():
         raise InputError(f"folder {path.parent} does not exist", file=path, field="--out")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Permission denied, a read-only or full disk: a message, not a traceback.
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write there ({exc.strerror})", file=path,
+                         field="--out") from None
     os.close(fd)
     try:
         write(Path(tmp))
         os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write ({exc.strerror})", file=path, field="--out") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -165,6 +177,18 @@ def _run_staff(args: argparse.Namespace) -> int:
                                   staffing_table)
 
     overrides = _overrides(args)
+    # Flags are checked on their own first: a bad --shrinkage merged into a targets file was
+    # reported as an error of the file (queues.<queue>.shrinkage).
+    _flag_plan(overrides)
+    if args.interval_min is not None and not (math.isfinite(args.interval_min)
+                                              and args.interval_min > 0):
+        raise InputError(f"must be a positive number of minutes, got {args.interval_min:g}",
+                         field="--interval-min")
+    if args.max_abandon is not None and args.patience_s is None and args.targets is None:
+        # Without a patience the table is Erlang C, which has no abandonment: the cap was
+        # dropped without a word.  (With --targets the queues may give patience_s.)
+        raise InputError("needs --patience-s (abandonment is modelled by Erlang A only)",
+                         field="--max-abandon")
     if args.forecast is not None:
         forecast = read_forecast(args.forecast, interval_min=args.interval_min)
     else:
@@ -178,7 +202,9 @@ def _run_staff(args: argparse.Namespace) -> int:
         forecast = forecast_from_frame(
             pd.DataFrame({"interval_start": [start], "queue": ["queue"],
                           "contacts": [args.contacts]}),
-            source="command line", interval_min=args.interval_min or 30.0)
+            # "is None", not "or": --interval-min 0 silently became 30.
+            source="command line",
+            interval_min=30.0 if args.interval_min is None else args.interval_min)
     if args.targets is not None:
         plans = read_targets(args.targets, overrides=overrides)
         if args.forecast is None:
@@ -258,6 +284,153 @@ def _print_table(table: pd.DataFrame, totals: pd.DataFrame, summary: dict[str, A
 
 
 # --------------------------------------------------------------------------------------------
+# peakplan simulate
+# --------------------------------------------------------------------------------------------
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate", help="simulate a scenario: service level, waits, abandonment, occupancy",
+        description="Simulate SCENARIO.yaml (skills, routing, transfers, chat concurrency, "
+                    "abandonment, shifts) and report per interval and over the horizon.")
+    p.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--reps", type=int, default=1, help="replications (default 1)")
+    p.add_argument("--scale", type=float, help="multiply every queue's volume (what-if)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write per-interval results here")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                   help="file format under --out (default parquet)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_simulate)
+
+
+def progress_bar(total: int, desc: str) -> Any:
+    """A progress bar on stderr that shows only when the work takes more than a moment."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rep", delay=0.5, file=sys.stderr,
+                leave=False, disable=None)
+
+
+def _check_out_dir(path: Path, *, force: bool, protect: Sequence[Path]) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError("exists and is not a folder", file=path, field="--out")
+    for p in protect:
+        if path.resolve() == Path(p).resolve().parent and not force:
+            raise InputError("is the scenario's own folder; choose a separate folder for "
+                             "results", file=path, field="--out")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise InputError("is not empty; choose a new folder or add --force to write into it",
+                         file=path, field="--out")
+
+
+def _summary_json(sim: Any) -> dict[str, Any]:
+    keep = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting",
+            "answered_within", "transfers_in", "transfers_out", "service_level",
+            "service_level_answered", "service_level_excl_abandoned_within", "abandon_rate",
+            "asa_s", "mean_queue", "max_queue", "occupancy"]
+    with_ci = sim.reps > 1
+
+    def pick(row: pd.Series, names: Sequence[str]) -> dict[str, Any]:
+        out = {}
+        for n in names:
+            out[n] = row[n]
+            if with_ci:
+                out[f"{n}_ci95"] = row[f"{n}_ci95"]
+        return out
+
+    queues = {r["queue"]: pick(r, keep) for _, r in sim.queue_summary().iterrows()}
+    groups = {r["group"]: pick(r, ["occupancy", "slot_occupancy", "staffed_s", "busy_s"])
+              for _, r in sim.group_summary().iterrows()}
+    spec = sim.scenario.spec
+    return {"scenario": spec.name, "start": spec.start, "interval_min": spec.interval_min,
+            "intervals": sim.scenario.n_intervals, "warmup_min": spec.warmup_min,
+            "queues": queues, "groups": groups, "reps": sim.reps, "seed": sim.seed}
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from sim.replications import simulate
+    from sim.scenario import load_scenario
+
+    if args.reps < 1:
+        raise InputError(f"must be at least 1, got {args.reps}", field="--reps")
+    scenario = load_scenario(args.scenario, scale=args.scale)
+    if args.out is not None:
+        _check_out_dir(args.out, force=args.force, protect=[args.scenario])
+    with progress_bar(args.reps, "simulating") as bar:
+        sim = simulate(scenario, seed=args.seed, reps=args.reps,
+                       progress=lambda done: bar.update(1))
+    if args.out is not None:
+        _write_simulation(sim, args.out, fmt=args.format)
+    if args.json:
+        _print_json(_summary_json(sim))
+    else:
+        _print_simulation(sim)
+    if args.out is not None:
+        print(f"wrote results to {args.out}/", file=sys.stderr)
+    return 0
+
+
+def _write_simulation(sim: Any, out: Path, *, fmt: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    starts = sim.scenario.interval_starts
+    tables = {
+        "queue_intervals": sim.queue_intervals,
+        "group_intervals": sim.group_intervals,
+        "queue_interval_summary": sim.queue_interval_summary(),
+        "group_interval_summary": sim.group_interval_summary(),
+    }
+    for name, frame in tables.items():
+        frame = frame.copy()
+        frame.insert(1, "interval_start", starts[frame["interval"].to_numpy()])
+        path = out / f"{name}.{fmt}"
+        writer = (lambda t, f=frame: f.to_parquet(t, index=False)) if fmt == "parquet" else \
+            (lambda t, f=frame: f.to_csv(t, index=False, date_format="%Y-%m-%dT%H:%M"))
+        write_new_file(path, writer, force=True)
+    for name, frame in (("queue_summary", sim.queue_summary()),
+                        ("group_summary", sim.group_summary())):
+        write_new_file(out / f"{name}.csv", lambda t, f=frame: f.to_csv(t, index=False),
+                       force=True)
+
+
+def _print_simulation(sim: Any) -> None:
+    sc = sim.scenario
+    qi = sim.queue_interval_summary()
+    sl = qi.pivot(index="interval", columns="queue", values="service_level")
+    ab = qi.pivot(index="interval", columns="queue", values="abandon_rate")
+    view = pd.DataFrame(index=sl.index)
+    targets = {q: sc.spec.queues[q].target.service_level for q in sc.queues}
+    for q in sl.columns:
+        miss = [(s < targets[q]) if targets[q] and math.isfinite(s) else False
+                for s in sl[q]]
+        view[f"{q} SL"] = [("-" if not math.isfinite(s) else f"{100 * s:.0f}%") +
+                           ("*" if m else " ") for s, m in zip(sl[q], miss)]
+        view[f"{q} ab"] = ["-" if not math.isfinite(a) else f"{100 * a:.0f}%" for a in ab[q]]
+    view.index = [f"{t:%m-%d %H:%M}" for t in sc.interval_starts[sl.index]]
+    view.index.name = "interval"
+    reps = f", mean of {sim.reps} replications" if sim.reps > 1 else ""
+    print(f"{sc.spec.name}: service level (SL, * below target) and abandonment (ab) per "
+          f"{sc.spec.interval_min:g}-minute interval{reps}:")
+    print(view.to_string())
+    print()
+    qs = sim.queue_summary().set_index("queue")
+    ci = sim.reps > 1
+    lines = []
+    for q, r in qs.iterrows():
+        def pm(col: str, fmt: Any) -> str:
+            s = fmt(r[col])
+            return s + (f" ±{fmt(r[col + '_ci95'])}" if ci and math.isfinite(r[col + '_ci95'])
+                        else "")
+        lines.append(f"  {q:<12} offered {r['offered']:>9,.0f}  SL {pm('service_level', _pct)}"
+                     f"  ASA {pm('asa_s', _sec)}  abandoned {pm('abandon_rate', _pct)}"
+                     f"  occupancy {_pct(r['occupancy'])}")
+    print("Over the horizon" + (" after warm-up" if sc.spec.warmup_min else "") + ":")
+    print("\n".join(lines))
+    gs = sim.group_summary()
+    print("Agent groups: " + "   ".join(f"{r['group']} {_pct(r['occupancy'])}"
+                                        for _, r in gs.iterrows()) + "  (occupancy)")
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND")
     _add_staff(sub)
+    _add_simulate(sub)
     return parser
 
 

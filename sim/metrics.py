@@ -1,0 +1,305 @@
+"""Measures from the records of a run: pure functions, pandas out.
+
+Definitions (../shared/domain.md): a contact's visit to a queue counts in the interval in which
+it *arrived* there; **offered** counts every visit (a transferred contact is offered again in
+the queue it moves to and counted as a transfer in), **answered** and **abandoned** as it ended;
+**service level** = answered within target / offered, with the two variants answered within
+target / answered and answered within target / (offered - abandoned within target); **ASA** =
+mean wait of answered visits, zero waits included; **AHT** = mean handling time of answered
+visits, wrap-up included; **occupancy** of a group = time its agents held at least one contact /
+time they were on the floor (and, for chat, ``slot_occupancy`` = chat-slot time in use / slot
+time available).  Queue length is the number of contacts waiting, as a time average and maximum
+per interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.records import ABANDONED, ANSWERED, WAITING, Records
+
+__all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
+           "queue_occupancy",
+           "replication_summary", "QUEUE_COLUMNS", "GROUP_COLUMNS"]
+
+QUEUE_COLUMNS = {
+    "interval": "interval index (0 = the scenario's start)",
+    "queue": "queue id",
+    "offered": "visits arriving in the interval (transfers in included)",
+    "answered": "of those, answered",
+    "abandoned": "of those, abandoned",
+    "short_abandoned": "of those, abandoned within short_abandon_s",
+    "left_waiting": "still waiting when the run stopped",
+    "answered_within": "answered within the queue's target time",
+    "abandoned_within": "abandoned within the queue's target time",
+    "service_level": "answered_within / offered",
+    "service_level_answered": "answered_within / answered",
+    "service_level_excl_abandoned_within": "answered_within / (offered - abandoned_within)",
+    "abandon_rate": "abandoned / offered",
+    "asa_s": "mean wait of answered visits (s)",
+    "aht_s": "mean handling time of answered visits, wrap-up included (s)",
+    "transfers_in": "visits created by a transfer into this queue",
+    "transfers_out": "visits that ended in a transfer to another queue",
+    "mean_queue": "time-average number waiting during the interval",
+    "max_queue": "largest number waiting during the interval",
+}
+GROUP_COLUMNS = {
+    "interval": "interval index",
+    "group": "agent group id",
+    "staffed_s": "agent time on the floor (s)",
+    "busy_s": "agent time holding at least one contact (s)",
+    "slot_busy_s": "contact-slot time in use (s); equals busy_s for voice",
+    "staffed_slot_s": "contact-slot time available (s)",
+    "agents": "mean number of agents on the floor",
+    "occupancy": "busy_s / staffed_s",
+    "slot_occupancy": "slot_busy_s / staffed_slot_s",
+}
+_COUNTS = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting",
+           "answered_within", "abandoned_within", "transfers_in", "transfers_out"]
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _overlap(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Total length of the stretches [starts, ends) inside each [edges[k], edges[k+1]).
+
+    With F(x) = sum of the parts of the stretches before x (sorted prefix sums, no loop over
+    stretches), the answer is diff(F(edges)).
+    """
+    s = np.sort(starts)
+    e = np.sort(ends)
+    cs = np.concatenate(([0.0], np.cumsum(s)))
+    ce = np.concatenate(([0.0], np.cumsum(e)))
+    ns = np.searchsorted(s, edges, side="left")
+    ne = np.searchsorted(e, edges, side="left")
+    f = (ns * edges - cs[ns]) - (ne * edges - ce[ne])
+    return np.diff(f)
+
+
+def _max_level(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Largest number of overlapping stretches within each [edges[k], edges[k+1])."""
+    n = len(edges) - 1
+    if starts.size == 0:
+        return np.zeros(n)
+    times = np.concatenate((ends, starts))
+    delta = np.concatenate((-np.ones(ends.size), np.ones(starts.size)))
+    order = np.argsort(times, kind="stable")  # at a tie the departure counts first
+    times, level = times[order], np.cumsum(delta[order])
+    first = np.searchsorted(times, edges[:-1], side="left")
+    last = np.searchsorted(times, edges[1:], side="left")
+    at_start = np.where(first > 0, level[np.maximum(first - 1, 0)], 0.0)
+    out = at_start.copy()
+    has = last > first
+    if has.any():
+        # Intervals with events are contiguous runs of the event array; the runs of empty
+        # intervals between them are empty, so reduceat's segments are exactly the intervals.
+        peaks = np.maximum.reduceat(level[:last[-1]], first[has])
+        out[has] = np.maximum(out[has], peaks)
+    return out
+
+
+def queue_intervals(records: Records, *, within_s: Sequence[float],
+                    short_abandon_s: float = 5.0) -> pd.DataFrame:
+    """Per interval and queue (columns :data:`QUEUE_COLUMNS`), from one run's records.
+
+    ``within_s[q]`` is the service-level target time of queue ``q``.
+    """
+    r = records
+    nq, ni = len(r.queues), r.n_intervals
+    interval = np.floor(r.arrival_s / r.interval_s).astype(np.int64)
+    keep = interval < ni  # transfers made while the queues drain after the horizon
+    q, k = r.queue[keep], interval[keep]
+    outcome, wait = r.outcome[keep], r.wait_s[keep]
+    target = np.asarray(within_s, dtype=float)[q]
+    cell = q * ni + k
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask], minlength=nq * ni).astype(float)
+
+    def total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask], weights=values[mask], minlength=nq * ni)
+
+    answered = outcome == ANSWERED
+    abandoned = outcome == ABANDONED
+    finished = answered & ~np.isnan(r.end_s[keep])
+    handle = r.end_s[keep] - r.start_s[keep]
+    data = {
+        "offered": count(np.ones(q.size, dtype=bool)),
+        "answered": count(answered),
+        "abandoned": count(abandoned),
+        "short_abandoned": count(abandoned & (wait < short_abandon_s)),
+        "left_waiting": count(outcome == WAITING),
+        "answered_within": count(answered & (wait <= target)),
+        "abandoned_within": count(abandoned & (wait <= target)),
+        "transfers_in": count(r.transfer_in[keep]),
+        "transfers_out": count(r.transferred[keep]),
+    }
+    wait_sum = total(wait, answered)
+    handle_sum = total(handle, finished)
+    handled = count(finished)
+    edges = np.arange(ni + 1) * r.interval_s
+    waited = r.wait_s > 0
+    mean_q = np.zeros((nq, ni))
+    max_q = np.zeros((nq, ni))
+    for i in range(nq):
+        m = waited & (r.queue == i)
+        s, e = r.arrival_s[m], r.arrival_s[m] + r.wait_s[m]
+        mean_q[i] = _overlap(s, e, edges) / r.interval_s
+        max_q[i] = _max_level(s, e, edges)
+    frame = pd.DataFrame({
+        "interval": np.tile(np.arange(ni), nq),
+        "queue": np.repeat(np.asarray(r.queues, dtype=object), ni),
+        **data,
+    })
+    frame["service_level"] = _ratio(data["answered_within"], data["offered"])
+    frame["service_level_answered"] = _ratio(data["answered_within"], data["answered"])
+    frame["service_level_excl_abandoned_within"] = _ratio(
+        data["answered_within"], data["offered"] - data["abandoned_within"])
+    frame["abandon_rate"] = _ratio(data["abandoned"], data["offered"])
+    frame["asa_s"] = _ratio(wait_sum, data["answered"])
+    frame["aht_s"] = _ratio(handle_sum, handled)
+    frame["mean_queue"] = mean_q.reshape(-1)
+    frame["max_queue"] = max_q.reshape(-1)
+    frame = frame[list(QUEUE_COLUMNS)]
+    return frame.sort_values(["interval", "queue"], kind="stable").reset_index(drop=True)
+
+
+def _busy_blocks(agent: np.ndarray, start: np.ndarray, end: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge each agent's handling stretches into blocks where it held at least one."""
+    if agent.size == 0:
+        return agent, start, end
+    order = np.lexsort((start, agent))
+    ag, s, e = agent[order], start[order], end[order]
+    # Running maximum of the end within each agent: offset agents so maxima never cross.
+    big = float(max(np.max(e), 1.0)) * 2.0 + 1.0
+    reach = np.maximum.accumulate(ag * big + e) - ag * big
+    new = np.ones(ag.size, dtype=bool)
+    new[1:] = (ag[1:] != ag[:-1]) | (s[1:] > reach[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, ag.size - 1)
+    return ag[first], s[first], reach[last]
+
+
+def group_intervals(records: Records) -> pd.DataFrame:
+    """Per interval and agent group (columns :data:`GROUP_COLUMNS`)."""
+    r = records
+    ng, ni = len(r.groups), r.n_intervals
+    edges = np.arange(ni + 1) * r.interval_s
+    started = r.agent >= 0
+    end = np.where(np.isnan(r.end_s), r.stop_s, r.end_s)
+    v_agent, v_start, v_end = r.agent[started], r.start_s[started], end[started]
+    b_agent, b_start, b_end = _busy_blocks(v_agent, v_start, v_end)
+    rows = []
+    for g in range(ng):
+        slots = r.agent_slots[r.agent_group == g]
+        k = int(slots[0]) if slots.size else 1
+        seg = r.agent_group[r.seg_agent] == g
+        staffed = _overlap(r.seg_on_s[seg], r.seg_off_s[seg], edges)
+        vm = r.agent_group[v_agent] == g
+        slot_busy = _overlap(v_start[vm], v_end[vm], edges)
+        bm = r.agent_group[b_agent] == g if b_agent.size else np.zeros(0, dtype=bool)
+        busy = _overlap(b_start[bm], b_end[bm], edges)
+        rows.append(pd.DataFrame({
+            "interval": np.arange(ni), "group": r.groups[g], "staffed_s": staffed,
+            "busy_s": busy, "slot_busy_s": slot_busy, "staffed_slot_s": staffed * k}))
+    frame = pd.concat(rows, ignore_index=True)
+    frame["agents"] = frame["staffed_s"] / r.interval_s
+    frame["occupancy"] = _ratio(frame["busy_s"], frame["staffed_s"])
+    frame["slot_occupancy"] = _ratio(frame["slot_busy_s"], frame["staffed_slot_s"])
+    return frame.sort_values(["interval", "group"], kind="stable").reset_index(drop=True)
+
+
+def summary(queue_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFrame:
+    """Whole-horizon measures per queue from :func:`queue_intervals`, from ``first_interval``
+    on (to leave out a warm-up), plus an ``all`` row over every queue."""
+    f = queue_frame[queue_frame["interval"] >= first_interval].copy()
+    f["wait_sum"] = f["asa_s"].fillna(0.0) * f["answered"]
+    f["mean_queue_sum"] = f["mean_queue"]
+    per = f.groupby("queue", sort=True).agg(
+        {**{c: "sum" for c in _COUNTS}, "wait_sum": "sum", "max_queue": "max",
+         "mean_queue_sum": "mean"})
+    per.loc["all"] = per.sum()
+    per.loc["all", "max_queue"] = np.nan  # queues are not one line: no joint maximum
+    per.loc["all", "mean_queue_sum"] = per.drop(index="all")["mean_queue_sum"].sum()
+    out = per[_COUNTS].copy()
+    out["service_level"] = _ratio(per["answered_within"], per["offered"])
+    out["service_level_answered"] = _ratio(per["answered_within"], per["answered"])
+    out["service_level_excl_abandoned_within"] = _ratio(
+        per["answered_within"], per["offered"] - per["abandoned_within"])
+    out["abandon_rate"] = _ratio(per["abandoned"], per["offered"])
+    out["asa_s"] = _ratio(per["wait_sum"], per["answered"])
+    out["mean_queue"] = per["mean_queue_sum"]
+    out["max_queue"] = per["max_queue"]
+    return out
+
+
+def group_summary(group_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFrame:
+    """Whole-horizon occupancy per group from :func:`group_intervals`."""
+    f = group_frame[group_frame["interval"] >= first_interval]
+    per = f.groupby("group", sort=True)[["staffed_s", "busy_s", "slot_busy_s",
+                                         "staffed_slot_s"]].sum()
+    per["occupancy"] = _ratio(per["busy_s"], per["staffed_s"])
+    per["slot_occupancy"] = _ratio(per["slot_busy_s"], per["staffed_slot_s"])
+    return per
+
+
+def replication_summary(frames: Sequence[pd.DataFrame], *, keys: Sequence[str],
+                        level: float = 0.95) -> pd.DataFrame:
+    """Mean and confidence half-width across replications of numeric columns.
+
+    ``frames`` are the same table from independent replications; rows are matched on
+    ``keys``.  The half-width is Student's t over the replications (``*_ci95`` columns);
+    NaN with a single replication.
+    """
+    stacked = pd.concat([f.assign(_rep=i) for i, f in enumerate(frames)], ignore_index=True)
+    numeric = [c for c in stacked.columns
+               if c not in keys and c != "_rep" and pd.api.types.is_numeric_dtype(stacked[c])]
+    grouped = stacked.groupby(list(keys), sort=False)[numeric]
+    mean = grouped.mean()
+    n = grouped.count()
+    sd = grouped.std(ddof=1)
+    t = stats.t.ppf(0.5 + level / 2.0, np.maximum(n - 1, 1))
+    half = pd.DataFrame(np.where(n > 1, t * sd / np.sqrt(n), np.nan), index=mean.index,
+                        columns=[f"{c}_ci95" for c in numeric])
+    out = pd.concat([mean, half], axis=1)
+    order = [c for pair in zip(numeric, half.columns) for c in pair]
+    return out[order].reset_index()
+
+
+def handled_by_group(records: Records, *, first_s: float = 0.0) -> pd.DataFrame:
+    """Handling time (s) of each queue's visits by each agent group, for visits that arrived
+    from ``first_s`` on (columns ``queue``, ``group``, ``handle_s``)."""
+    r = records
+    m = (r.agent >= 0) & (r.arrival_s >= first_s) & (r.arrival_s < r.horizon_s)
+    end = np.where(np.isnan(r.end_s), r.stop_s, r.end_s)
+    ng = len(r.groups)
+    cell = r.queue[m] * ng + r.agent_group[r.agent[m]]
+    handle = np.bincount(cell, weights=(end - r.start_s)[m], minlength=len(r.queues) * ng)
+    return pd.DataFrame({"queue": np.repeat(np.asarray(r.queues, dtype=object), ng),
+                         "group": np.tile(np.asarray(r.groups, dtype=object), len(r.queues)),
+                         "handle_s": handle})
+
+
+def queue_occupancy(handled: pd.DataFrame, groups: pd.DataFrame) -> dict[str, float]:
+    """Occupancy seen by each queue: the occupancy of the groups that handled it, weighted by
+    the time each spent on it (``groups``: :func:`group_summary` with ``group`` a column)."""
+    occ = groups.set_index("group")["occupancy"]
+    h = handled.assign(occupancy=handled["group"].map(occ))
+    h = h[h["handle_s"] > 0]
+    out = {q: float(np.average(f["occupancy"], weights=f["handle_s"]))
+           for q, f in h.groupby("queue")}
+    total = h["handle_s"].sum()
+    out["all"] = float(np.average(h["occupancy"], weights=h["handle_s"])) if total > 0 \
+        else float("nan")
+    return out

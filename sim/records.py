@@ -1,0 +1,79 @@
+"""What a simulation run leaves behind: immutable records of contacts and agent time.
+
+The engine only appends to flat lists while it runs; at the end they become read-only numpy
+arrays here.  Every measure (service level, ASA, occupancy, queue length) is computed afterwards
+from these records by the pure functions of :mod:`sim.metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Records", "WAITING", "ANSWERED", "ABANDONED"]
+
+# Outcome of a contact's visit to a queue.
+WAITING, ANSWERED, ABANDONED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Records:
+    """One row per *visit* of a contact to a queue (a transfer starts a new visit), and one
+    row per stretch of time an agent was on the floor and available.  Times in seconds from
+    the scenario's start.
+
+    Visits: ``queue`` (index into ``queues``), ``contact`` (the id shared by a contact's
+    visits), ``arrival_s``, ``outcome`` (WAITING at the end of the run, ANSWERED, ABANDONED),
+    ``wait_s`` (arrival to answer or abandonment; to the end of the run if still waiting),
+    ``start_s`` and ``end_s`` of handling, wrap-up included (NaN if not started / not
+    finished), ``agent`` (-1 if none), ``transfer_in`` (the visit was created by a transfer),
+    ``transferred`` (it ended in a transfer to another queue).
+
+    ``stop_s`` is when the run stopped (the horizon plus the time to drain the queues).
+
+    Agent time: ``seg_agent``, ``seg_on_s``, ``seg_off_s``; per agent ``agent_group`` and
+    ``agent_slots`` (chat concurrency, 1 for voice).
+    """
+
+    queues: tuple[str, ...]
+    groups: tuple[str, ...]
+    interval_s: float
+    n_intervals: int
+    stop_s: float
+    seed: int
+    queue: np.ndarray
+    contact: np.ndarray
+    arrival_s: np.ndarray
+    outcome: np.ndarray
+    wait_s: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    agent: np.ndarray
+    transfer_in: np.ndarray
+    transferred: np.ndarray
+    seg_agent: np.ndarray
+    seg_on_s: np.ndarray
+    seg_off_s: np.ndarray
+    agent_group: np.ndarray
+    agent_slots: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
+    @property
+    def horizon_s(self) -> float:
+        return self.interval_s * self.n_intervals
+
+    def visits(self) -> pd.DataFrame:
+        """The visits as a DataFrame (queue and outcome as names), for export."""
+        names = np.array(["waiting", "answered", "abandoned"])
+        return pd.DataFrame({
+            "contact": self.contact, "queue": np.asarray(self.queues)[self.queue],
+            "arrival_s": self.arrival_s, "outcome": names[self.outcome],
+            "wait_s": self.wait_s, "start_s": self.start_s, "end_s": self.end_s,
+            "agent": self.agent, "transfer_in": self.transfer_in,
+            "transferred": self.transferred})

@@ -1,0 +1,106 @@
+"""Replications of a scenario and their summary: means with 95% confidence intervals.
+
+Replication ``r`` of a run with seed ``s`` uses the random streams of ``rep_seed(s, r)``, the
+same for every scenario: two scenarios replicated with the same seed see the same arrivals,
+handle times and patience in each replication (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import metrics
+from sim.engine import run
+from sim.records import Records
+from sim.scenario import Scenario
+
+__all__ = ["rep_seed", "Simulation", "simulate", "measure"]
+
+
+def rep_seed(seed: int, rep: int) -> int:
+    """The seed of replication ``rep`` of a run seeded ``seed``."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(int(rep),))
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def measure(scenario: Scenario, records: Records) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                          pd.DataFrame]:
+    """(queue intervals, group intervals, handle time per queue and group) of one run."""
+    within = [scenario.spec.queues[q].target.within_s or 0.0 for q in scenario.queues]
+    qi = metrics.queue_intervals(records, within_s=within,
+                                 short_abandon_s=scenario.spec.short_abandon_s)
+    gi = metrics.group_intervals(records)
+    return qi, gi, metrics.handled_by_group(records, first_s=scenario.spec.warmup_min * 60.0)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Per-interval results of every replication (column ``rep``), and their summaries."""
+
+    scenario: Scenario
+    seed: int
+    reps: int
+    queue_intervals: pd.DataFrame
+    group_intervals: pd.DataFrame
+    handled: pd.DataFrame
+
+    @property
+    def first_interval(self) -> int:
+        """The first interval after the warm-up."""
+        return int(np.ceil(self.scenario.spec.warmup_min / self.scenario.spec.interval_min
+                           - 1e-9))
+
+    def _per_rep(self, frame: pd.DataFrame, fn: Callable[..., pd.DataFrame], key: str
+                 ) -> list[pd.DataFrame]:
+        return [fn(f.drop(columns="rep"), first_interval=self.first_interval).reset_index()
+                for _, f in frame.groupby("rep", sort=True)]
+
+    def queue_summary(self) -> pd.DataFrame:
+        """Whole horizon after warm-up, per queue (and ``all``): mean over replications and
+        ``*_ci95`` half-widths; ``occupancy`` is that of the agents who handled the queue,
+        weighted by the time they spent on it."""
+        reps = self._per_rep(self.queue_intervals, metrics.summary, "queue")
+        groups = self._per_rep(self.group_intervals, metrics.group_summary, "group")
+        for r, (q, g) in enumerate(zip(reps, groups)):
+            h = self.handled[self.handled["rep"] == r]
+            q["occupancy"] = q["queue"].map(metrics.queue_occupancy(h, g))
+        return metrics.replication_summary(reps, keys=["queue"])
+
+    def group_summary(self) -> pd.DataFrame:
+        reps = self._per_rep(self.group_intervals, metrics.group_summary, "group")
+        return metrics.replication_summary(reps, keys=["group"])
+
+    def queue_interval_summary(self) -> pd.DataFrame:
+        """Per interval and queue: mean and ``*_ci95`` over replications."""
+        return metrics.replication_summary(
+            [f.drop(columns="rep") for _, f in self.queue_intervals.groupby("rep")],
+            keys=["interval", "queue"])
+
+    def group_interval_summary(self) -> pd.DataFrame:
+        return metrics.replication_summary(
+            [f.drop(columns="rep") for _, f in self.group_intervals.groupby("rep")],
+            keys=["interval", "group"])
+
+
+def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
+             progress: Callable[[int], None] | None = None) -> Simulation:
+    """Run ``reps`` replications; ``progress(done)`` is called after each."""
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    qs, gs, hs = [], [], []
+    for r in range(reps):
+        records = run(scenario, rep_seed(seed, r))
+        qi, gi, handled = measure(scenario, records)
+        qs.append(qi.assign(rep=r))
+        gs.append(gi.assign(rep=r))
+        hs.append(handled.assign(rep=r))
+        if progress is not None:
+            progress(r + 1)
+    return Simulation(scenario=scenario, seed=seed, reps=reps,
+                      queue_intervals=pd.concat(qs, ignore_index=True),
+                      group_intervals=pd.concat(gs, ignore_index=True),
+                      handled=pd.concat(hs, ignore_index=True))

@@ -1,0 +1,451 @@
+"""The scenario: queues, arrivals, agent groups with skills and shifts, transfers.
+
+One format for the CLI, the app, sweeps and reviews (see the README for an annotated example).
+A scenario file is read and validated once, at the edge, into a frozen :class:`Scenario`; every
+problem is an :class:`~planner.errors.InputError` that names the file, the key path and what was
+expected.  Cross-references (skills and transfers name known queues, every queue with contacts
+has a group able to serve it, the forecast matches the queues and the interval) are checked here,
+so the simulator never meets a bad scenario.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from planner.errors import InputError
+from planner.files import load_yaml, validate
+from planner.forecast import read_forecast
+from planner.staffing import QueuePlan, Target
+
+__all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
+           "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
+           "clock_to_min"]
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+Distribution = Literal["exponential", "lognormal", "gamma"]
+
+
+def clock_to_min(text: str) -> int:
+    """'HH:MM' (00:00 to 24:00) as minutes after midnight."""
+    m = _CLOCK.match(str(text).strip())
+    if not m or (int(m.group(1)) == 24 and int(m.group(2)) != 0):
+        raise ValueError(f"expected a time of day 'HH:MM' from 00:00 to 24:00, got {text!r}")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class QueueSpec(_Strict):
+    """One contact type.  Times in seconds."""
+
+    channel: Literal["chat", "voice"] = "voice"
+    aht_s: float = Field(gt=0.0, description="mean handle time (chat: with one chat held), "
+                                             "wrap-up excluded")
+    handle_time: Distribution = "exponential"
+    handle_time_cv: float = Field(1.0, gt=0.0, le=5.0)
+    wrap_up_s: float = Field(0.0, ge=0.0)
+    patience_s: float | None = Field(None, gt=0.0, description="mean patience; omit for "
+                                                               "customers who never leave")
+    patience: Distribution = "exponential"
+    patience_cv: float = Field(1.0, gt=0.0, le=5.0)
+    target: Target = Target()
+    priority: int = Field(1, ge=1, description="1 is served first when agents choose")
+
+    @model_validator(mode="after")
+    def _cv_needs_distribution(self) -> QueueSpec:
+        if self.handle_time == "exponential" and self.handle_time_cv != 1.0:
+            raise ValueError("handle_time_cv needs handle_time: lognormal or gamma "
+                             "(an exponential has cv 1)")
+        if self.patience == "exponential" and self.patience_cv != 1.0:
+            raise ValueError("patience_cv needs patience: lognormal or gamma")
+        return self
+
+
+class BreakSpec(_Strict):
+    start: str
+    minutes: float = Field(gt=0.0)
+    window_min: float = Field(0.0, ge=0.0, description="spread the agents' break starts "
+                                                       "evenly over this many minutes")
+
+    _start = field_validator("start")(lambda v: (clock_to_min(v), v)[1])
+
+
+class ShiftSpec(_Strict):
+    start: str
+    end: str
+    agents: int = Field(ge=0)
+    breaks: tuple[BreakSpec, ...] = ()
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        clock_to_min(v)
+        return v
+
+    @property
+    def start_min(self) -> int:
+        return clock_to_min(self.start)
+
+    @property
+    def length_min(self) -> int:
+        """Shift length; an end at or before the start crosses midnight."""
+        length = clock_to_min(self.end) - self.start_min
+        return length if length > 0 else length + 24 * 60
+
+    @model_validator(mode="after")
+    def _breaks_inside(self) -> ShiftSpec:
+        for i, b in enumerate(self.breaks):
+            offset = (clock_to_min(b.start) - self.start_min) % (24 * 60)
+            if offset + b.window_min + b.minutes > self.length_min:
+                raise ValueError(f"breaks[{i}] at {b.start} ({b.minutes:g} min) is not inside "
+                                 f"the shift {self.start}-{self.end}")
+        return self
+
+
+class GroupSpec(_Strict):
+    """Agents alike in skills, speed and concurrency."""
+
+    skills: dict[str, int] = Field(description="queue -> preference (1 first)")
+    speed: dict[str, float] = Field(default_factory=dict,
+                                    description="handle-time factor per queue (1.2 = 20% "
+                                                "slower)")
+    chat_concurrency: int = Field(1, ge=1, le=20)
+    chat_slowdown: float = Field(0.0, ge=0.0, le=2.0,
+                                 description="extra handle time per extra chat held")
+    shifts: tuple[ShiftSpec, ...] = ()
+
+    @field_validator("skills")
+    @classmethod
+    def _skills(cls, v: dict[str, int]) -> dict[str, int]:
+        if not v:
+            raise ValueError("a group needs at least one skill")
+        for q, p in v.items():
+            if not isinstance(p, int) or p < 1:
+                raise ValueError(f"preference of {q!r} must be a whole number >= 1, got {p!r}")
+        return v
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: dict[str, float]) -> dict[str, float]:
+        for q, f in v.items():
+            if not f > 0 or not math.isfinite(f):
+                raise ValueError(f"speed of {q!r} must be a positive factor, got {f!r}")
+        return v
+
+
+class TransferSpec(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    probability: float = Field(gt=0.0, le=1.0)
+
+
+class ArrivalsSpec(BaseModel):
+    """``file`` (CSV relative to the scenario) or inline per-queue lists; ``scale``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    file: str | None = None
+    scale: float | dict[str, float] = 1.0
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float | dict[str, float]) -> float | dict[str, float]:
+        values = v.values() if isinstance(v, dict) else [v]
+        for x in values:
+            if not (x >= 0 and math.isfinite(x)):
+                raise ValueError(f"scale must be a non-negative number, got {x!r}")
+        return v
+
+    @property
+    def inline(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ScenarioSpec(_Strict):
+    name: str = "scenario"
+    start: dt.datetime
+    interval_min: float = Field(gt=0.0)
+    warmup_min: float = Field(0.0, ge=0.0)
+    short_abandon_s: float = Field(5.0, ge=0.0, description="abandons within this many "
+                                                             "seconds are short abandons")
+    queues: dict[str, QueueSpec]
+    arrivals: ArrivalsSpec
+    agent_groups: dict[str, GroupSpec]
+    transfers: tuple[TransferSpec, ...] = ()
+
+    @field_validator("queues", "agent_groups")
+    @classmethod
+    def _not_empty(cls, v: dict) -> dict:
+        if not v:
+            raise ValueError("at least one entry is needed")
+        return v
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to simulate or to staff.
+
+    ``contacts[q, i]`` is the expected number of contacts of queue ``queues[q]`` arriving in
+    interval ``i`` (scale applied).  Times inside the model are seconds from ``spec.start``.
+    """
+
+    spec: ScenarioSpec
+    queues: tuple[str, ...]
+    groups: tuple[str, ...]
+    contacts: np.ndarray = field(repr=False)
+    source: str = "scenario"
+    base_dir: Path | None = None
+
+    @property
+    def n_intervals(self) -> int:
+        return int(self.contacts.shape[1])
+
+    @property
+    def interval_s(self) -> float:
+        return self.spec.interval_min * 60.0
+
+    @property
+    def horizon_s(self) -> float:
+        return self.n_intervals * self.interval_s
+
+    @property
+    def interval_starts(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.spec.start, periods=self.n_intervals,
+                             freq=pd.Timedelta(minutes=self.spec.interval_min))
+
+    def queue_plans(self) -> dict[str, QueuePlan]:
+        """Erlang staffing inputs per queue.  Chat concurrency and slowdown are those of the
+        groups that take the queue first (their mean), the AHT includes wrap-up."""
+        plans = {}
+        for q, spec in self.spec.queues.items():
+            firsts = [g for g in self.spec.agent_groups.values() if q in g.skills and
+                      g.skills[q] == min(h.skills[q] for h in self.spec.agent_groups.values()
+                                         if q in h.skills)]
+            k, s = 1, 0.0
+            if spec.channel == "chat" and firsts:
+                k = max(1, round(float(np.mean([g.chat_concurrency for g in firsts]))))
+                s = float(np.mean([g.chat_slowdown for g in firsts]))
+            plans[q] = QueuePlan(channel=spec.channel, aht_s=spec.aht_s + spec.wrap_up_s,
+                                 patience_s=spec.patience_s, target=spec.target,
+                                 chat_concurrency=k, chat_slowdown=s)
+        return plans
+
+    def forecast_frame(self) -> pd.DataFrame:
+        """The arrivals as a forecast table (interval_start, queue, contacts, aht_s)."""
+        starts = self.interval_starts
+        rows = [pd.DataFrame({"interval_start": starts, "queue": q,
+                              "contacts": self.contacts[i],
+                              "aht_s": self.spec.queues[q].aht_s +
+                              self.spec.queues[q].wrap_up_s})
+                for i, q in enumerate(self.queues)]
+        return pd.concat(rows, ignore_index=True).sort_values(
+            ["interval_start", "queue"], kind="stable").reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data (YAML-ready), arrivals inline and scale 1."""
+        data = self.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        data["arrivals"] = {q: [float(x) for x in self.contacts[i]]
+                            for i, q in enumerate(self.queues)}
+        data["start"] = self.spec.start.isoformat(timespec="minutes")
+        return data
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """A new scenario with values replaced by key path (``arrivals.scale``,
+        ``agent_groups.gold.shifts[0].agents``), validated again."""
+        data = self.spec.model_dump(mode="python", by_alias=True)
+        data["arrivals"] = {"file": None, "scale": data["arrivals"].get("scale", 1.0),
+                            **{q: list(map(float, self._unscaled(q)))
+                               for q in self.queues}}
+        for path, value in changes.items():
+            set_path(data, path, value, source=self.source)
+        return scenario_from_dict(data, source=self.source, base_dir=self.base_dir)
+
+    def _unscaled(self, queue: str) -> np.ndarray:
+        i = self.queues.index(queue)
+        scale = self.spec.arrivals.scale
+        factor = scale.get(queue, 1.0) if isinstance(scale, dict) else scale
+        return self.contacts[i] / factor if factor else self.contacts[i] * 0.0
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """'agent_groups.gold.shifts[0].agents' -> ['agent_groups', 'gold', 'shifts', 0, 'agents']."""
+    parts: list[str | int] = []
+    pos = 0
+    for m in _PATH_PART.finditer(path):
+        if m.start() != pos and path[pos:m.start()] != ".":
+            raise ValueError(f"not a key path: {path!r}")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if not parts or pos != len(path):
+        raise ValueError(f"not a key path: {path!r}")
+    return parts
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, *, source: str) -> None:
+    """Replace the value at a key path of plain scenario data (raises InputError)."""
+    try:
+        parts = parse_path(path)
+    except ValueError as exc:
+        raise InputError(str(exc), file=source, field=path) from None
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        ok = (isinstance(part, int) and isinstance(node, (list, tuple)) and part < len(node)) \
+            or (isinstance(part, str) and isinstance(node, dict) and
+                (part in node or (last and part == "scale")))
+        if not ok:
+            raise InputError("no such key in the scenario", file=source, field=path)
+        if last:
+            if isinstance(node, tuple):
+                raise InputError("cannot be replaced", file=source, field=path)
+            node[part] = value
+        else:
+            child = node[part]
+            if isinstance(child, tuple):
+                child = list(child)
+                node[part] = child
+            node = child
+
+
+def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
+                    ) -> np.ndarray:
+    queues = list(spec.queues)
+    arr = spec.arrivals
+    inline = arr.inline
+    if arr.file is not None and inline:
+        raise InputError("give either a forecast file or inline lists, not both", file=source,
+                         field="arrivals")
+    if arr.file is not None:
+        path = Path(arr.file)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        fc = read_forecast(path, interval_min=spec.interval_min)
+        unknown = [q for q in fc.queues if q not in spec.queues]
+        if unknown:
+            raise InputError(f"queue(s) {', '.join(map(repr, unknown))} are not in the "
+                             f"scenario's queues ({', '.join(queues)})", file=fc.source,
+                             field="queue")
+        first = fc.starts.min()
+        if first != pd.Timestamp(spec.start):
+            raise InputError(f"the forecast starts at {first:%Y-%m-%d %H:%M} but the "
+                             f"scenario's start is {spec.start:%Y-%m-%d %H:%M}",
+                             file=fc.source, field="interval_start")
+        table = fc.frame.pivot(index="queue", columns="interval_start", values="contacts")
+        matrix = np.zeros((len(queues), table.shape[1]))
+        for i, q in enumerate(queues):
+            if q in table.index:
+                matrix[i] = table.loc[q].to_numpy(dtype=float)
+    else:
+        if not inline:
+            raise InputError("expected 'file' (a forecast CSV) or a list of contacts per "
+                             "interval for each queue", file=source, field="arrivals")
+        unknown = [q for q in inline if q not in spec.queues]
+        if unknown:
+            raise InputError(f"not a queue of the scenario (expected one of "
+                             f"{', '.join(queues)})", file=source,
+                             field=f"arrivals.{unknown[0]}")
+        lengths = {len(v) if isinstance(v, (list, tuple)) else -1 for v in inline.values()}
+        for q, v in inline.items():
+            if not isinstance(v, (list, tuple)) or not v:
+                raise InputError("expected a list of contacts per interval", file=source,
+                                 field=f"arrivals.{q}")
+            for j, x in enumerate(v):
+                if isinstance(x, bool) or not isinstance(x, (int, float)) or not x >= 0 \
+                        or not math.isfinite(x):
+                    raise InputError(f"expected a non-negative number, got {x!r}", file=source,
+                                     field=f"arrivals.{q}[{j}]")
+        if len(lengths) != 1:
+            raise InputError("every queue's list must have the same number of intervals",
+                             file=source, field="arrivals")
+        matrix = np.zeros((len(queues), lengths.pop()))
+        for i, q in enumerate(queues):
+            if q in inline:
+                matrix[i] = np.asarray(inline[q], dtype=float)
+    scale = arr.scale
+    for q in (scale if isinstance(scale, dict) else {}):
+        if q not in spec.queues:
+            raise InputError(f"not a queue of the scenario (expected one of "
+                             f"{', '.join(queues)})", file=source, field=f"arrivals.scale.{q}")
+    factors = np.array([scale.get(q, 1.0) if isinstance(scale, dict) else scale
+                        for q in queues])
+    return matrix * factors[:, None]
+
+
+def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> None:
+    queues = list(spec.queues)
+    for g, group in spec.agent_groups.items():
+        for q in group.skills:
+            if q not in spec.queues:
+                raise InputError(f"unknown queue {q!r} (expected one of {', '.join(queues)})",
+                                 file=source, field=f"agent_groups.{g}.skills")
+        for q in group.speed:
+            if q not in group.skills:
+                raise InputError(f"{q!r} is not one of this group's skills", file=source,
+                                 field=f"agent_groups.{g}.speed")
+    for i, t in enumerate(spec.transfers):
+        for key, q in (("from", t.from_), ("to", t.to)):
+            if q not in spec.queues:
+                raise InputError(f"unknown queue {q!r} (expected one of {', '.join(queues)})",
+                                 file=source, field=f"transfers[{i}].{key}")
+        if t.from_ == t.to:
+            raise InputError("a transfer must move to another queue", file=source,
+                             field=f"transfers[{i}]")
+    out: dict[str, float] = {}
+    for t in spec.transfers:
+        out[t.from_] = out.get(t.from_, 0.0) + t.probability
+    for q, p in out.items():
+        if p > 1.0 + 1e-12:
+            raise InputError(f"transfer probabilities out of {q!r} add up to {p:g} (expected "
+                             "at most 1)", file=source, field="transfers")
+    served = {q for g in spec.agent_groups.values() for q in g.skills}
+    reached = {t.to for t in spec.transfers}
+    for i, q in enumerate(queues):
+        if q not in served and (contacts[i].sum() > 0 or q in reached):
+            raise InputError(f"queue {q!r} has contacts but no agent group has it among its "
+                             "skills", file=source, field="agent_groups")
+    if spec.warmup_min >= contacts.shape[1] * spec.interval_min:
+        raise InputError("warm-up is as long as the whole horizon", file=source,
+                         field="warmup_min")
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
+                       base_dir: Path | None = None, scale: float | None = None) -> Scenario:
+    """Validate plain scenario data (as read from YAML) into a :class:`Scenario`.
+
+    ``scale`` multiplies every queue's volume on top of the file's own scale (the CLI's
+    ``--scale``).
+    """
+    spec = validate(ScenarioSpec, copy.deepcopy(dict(data)), file=source)
+    contacts = _arrival_matrix(spec, source=source, base_dir=base_dir)
+    if scale is not None:
+        if not (scale >= 0 and math.isfinite(scale)):
+            raise InputError(f"must be a non-negative number, got {scale:g}", field="--scale")
+        contacts = contacts * scale
+    _cross_check(spec, contacts, source=source)
+    contacts.setflags(write=False)
+    return Scenario(spec=spec, queues=tuple(spec.queues), groups=tuple(spec.agent_groups),
+                    contacts=contacts, source=source, base_dir=base_dir)
+
+
+def load_scenario(path: str | Path, *, scale: float | None = None) -> Scenario:
+    """Read and validate a scenario YAML file (and its forecast CSV)."""
+    path = Path(path)
+    data = load_yaml(path)
+    return scenario_from_dict(data, source=str(path), base_dir=path.resolve().parent,
+                              scale=scale)
