@@ -30,7 +30,11 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
+	@echo "== Erlang staffing for Singles' Day (agents needed per interval and queue)"
 	$(VENV)/bin/peakplan staff --forecast scenarios/singles_day_forecast.csv --targets scenarios/singles_day_targets.yaml
+	@echo
+	@echo "== Simulating Singles' Day with the roster of scenarios/singles_day.yaml"
+	$(VENV)/bin/peakplan simulate scenarios/singles_day.yaml --reps 5 --seed 7
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -174,7 +174,9 @@ def _erlang_b(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     heavy = rest & ~light
     if heavy.any():
         out[heavy] = 1.0 / _inv_b_continued_fraction(n[heavy], a[heavy])
-    return out
+    # B <= 1, but for agents near 0 (B near 1, traffic > agents + 1) the continued fraction's
+    # rounding gave up to 6 ulp above 1: a probability must not leave [0, 1].
+    return np.minimum(out, 1.0)
 
 
 def erlang_b(traffic: Any, agents: Any) -> Any:
@@ -452,7 +454,11 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
 
     def meets(n: np.ndarray, sel: np.ndarray) -> np.ndarray:
         a, nn = traffic[sel], n
-        ok = nn * occ_max[sel] >= a * (1.0 - _TARGET_SLACK)
+        # The cap applies only when given: Erlang A may meet its targets with fewer agents than
+        # the offered traffic (contacts abandon), and Erlang C checks nn > a below anyway.
+        ok = np.ones(nn.shape, dtype=bool)
+        if max_occupancy is not None:
+            ok &= nn * occ_max[sel] >= a * (1.0 - _TARGET_SLACK)
         if use_a:
             r = _erlang_a(lam[sel], aht[sel], pat[sel], nn, t[sel])
             ok &= r[_A_FIELDS.index("service_level")] >= sl[sel] - _TARGET_SLACK
@@ -476,6 +482,12 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
         lo = np.floor(a / occ_max[idx] * (1.0 - _TARGET_SLACK)) - 1.0
         if not use_a:
             lo = np.maximum(lo, np.floor(a) - 1.0)
+        elif max_occupancy is None:
+            # Erlang A without a cap: the traffic is no lower bound.  Answered traffic
+            # a (1 - P(abandon)) <= n and SL <= 1 - P(abandon) give
+            # n >= a * max(service_level, 1 - max_abandon).
+            need = np.maximum(sl[idx], 1.0 - ab_max[idx])
+            lo = np.floor(a * need * (1.0 - _TARGET_SLACK)) - 1.0
         lo = np.maximum(lo, 0.0)
         hi = np.ceil(a + 3.0 * np.sqrt(a) + 2.0)
         hi = np.maximum(hi, lo + 1.0)

@@ -10,6 +10,8 @@ then.
 
 from __future__ import annotations
 
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,19 +52,50 @@ def read_forecast(path: str | Path, *, interval_min: float | None = None) -> For
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found (expected a forecast CSV)", file=path)
+    expected = f"expected a CSV whose first line is {','.join(REQUIRED_COLUMNS)}[,aht_s]"
+    # Decode here rather than in pandas: a binary file (NUL bytes, or not UTF-8) must be named
+    # as such, not reported as a tokenizer error about "fields in line 3".
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise InputError(f"not a text file ({expected})", file=path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a text file: byte {exc.start} is not UTF-8 ({expected})",
+                         file=path) from None
+    if not text.strip():
+        raise InputError(f"empty file ({expected})", file=path)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                          skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"not a readable CSV ({first})", file=path) from None
-    return forecast_from_frame(raw, source=str(path), interval_min=interval_min)
+    # pandas skips blank lines, so "row + 2" names the wrong line after a blank one: count the
+    # file's own non-blank lines (header first).  Quoted newlines break the count; then fall
+    # back to row + 2.
+    filled = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()]
+    if not isinstance(raw.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of rows longer than the header as an index,
+        # which shifts every column: the dates would be read from the contacts column.
+        raise InputError(f"line {filled[1]}: more fields than the {len(raw.columns)} column "
+                         f"names of the header ({expected})", file=path)
+    lines = filled[1:] if len(filled) - 1 == len(raw) else None
+    return forecast_from_frame(raw, source=str(path), interval_min=interval_min,
+                               line_numbers=lines)
 
 
 def forecast_from_frame(raw: pd.DataFrame, *, source: str = "forecast",
-                        interval_min: float | None = None) -> Forecast:
-    """Validate a forecast given as a DataFrame of strings or numbers (see the module doc)."""
-    # Row numbers in messages are the file's line numbers: the header is line 1.
+                        interval_min: float | None = None,
+                        line_numbers: list[int] | None = None) -> Forecast:
+    """Validate a forecast given as a DataFrame of strings or numbers (see the module doc).
+
+    ``line_numbers`` gives the file line of each row for messages (default: row + 2, the
+    header being line 1).
+    """
     raw = raw.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    lines = (np.asarray(line_numbers, dtype=np.int64) if line_numbers is not None
+             else np.arange(len(raw), dtype=np.int64) + 2)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)} (expected columns "
@@ -76,30 +109,32 @@ def forecast_from_frame(raw: pd.DataFrame, *, source: str = "forecast",
     bad = starts.isna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"line {i + 2}: {raw['interval_start'].iloc[i]!r} is not a date-time "
-                         "(expected ISO format such as 2026-11-11T00:00)",
+        raise InputError(f"line {lines[i]}: {raw['interval_start'].iloc[i]!r} is not a "
+                         "date-time (expected ISO format such as 2026-11-11T00:00)",
                          file=source, field="interval_start")
     if starts.dt.tz is not None:
         starts = starts.dt.tz_localize(None)
     queue = raw["queue"].astype(str).str.strip()
     if (queue == "").any():
         i = int(np.flatnonzero((queue == "").to_numpy())[0])
-        raise InputError(f"line {i + 2}: empty queue id", file=source, field="queue")
+        raise InputError(f"line {lines[i]}: empty queue id", file=source, field="queue")
 
-    contacts = _numbers(raw["contacts"], field="contacts", positive=False, source=source)
+    contacts = _numbers(raw["contacts"], field="contacts", positive=False, source=source,
+                        lines=lines)
     aht_s = pd.Series(np.nan, index=raw.index)
     if "aht_s" in raw.columns:
-        # A blank cell means: use the queue's default handle time.
-        given = raw["aht_s"].astype(str).str.strip() != ""
+        # A blank cell means: use the queue's default handle time.  In a frame of numbers a
+        # blank is NaN/None (whose str() is "nan"/"None", which used to be rejected).
+        given = raw["aht_s"].notna() & (raw["aht_s"].astype(str).str.strip() != "")
         aht_s[given] = _numbers(raw.loc[given, "aht_s"], field="aht_s", positive=True,
-                                source=source)
+                                source=source, lines=lines)
 
     frame = pd.DataFrame({"interval_start": starts, "queue": queue, "contacts": contacts,
                           "aht_s": aht_s.astype(float)})
     dup = frame.duplicated(["interval_start", "queue"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(f"line {i + 2}: a second row for queue {queue.iloc[i]!r} at "
+        raise InputError(f"line {lines[i]}: a second row for queue {queue.iloc[i]!r} at "
                          f"{starts.iloc[i]:%Y-%m-%d %H:%M} (expected one row per interval "
                          "and queue)", file=source)
 
@@ -124,7 +159,8 @@ def forecast_from_frame(raw: pd.DataFrame, *, source: str = "forecast",
     elif interval_min is None:
         raise InputError("a single interval: its length cannot be read from the file "
                          "(give the interval length, e.g. --interval-min 30)", file=source)
-    if interval_min <= 0:
+    # isfinite: NaN passes "<= 0" and would reach the Erlang formulas as a NaN rate.
+    if not (math.isfinite(interval_min) and interval_min > 0):
         raise InputError(f"interval length must be positive, got {interval_min:g} min",
                          file=source)
 
@@ -137,7 +173,8 @@ def forecast_from_frame(raw: pd.DataFrame, *, source: str = "forecast",
     return Forecast(frame=frame, interval_min=float(interval_min), source=source)
 
 
-def _numbers(cells: pd.Series, *, field: str, positive: bool, source: str) -> pd.Series:
+def _numbers(cells: pd.Series, *, field: str, positive: bool, source: str,
+             lines: np.ndarray) -> pd.Series:
     """Parse a column of cells as finite numbers (> 0 if ``positive``, else >= 0)."""
     values = pd.to_numeric(cells.astype(str).str.strip(), errors="coerce")
     wrong = values.isna() | ~np.isfinite(values)
@@ -145,6 +182,7 @@ def _numbers(cells: pd.Series, *, field: str, positive: bool, source: str) -> pd
     if wrong.any():
         label = wrong.index[np.flatnonzero(wrong.to_numpy())[0]]
         expected = "a positive number of seconds" if positive else "a non-negative number"
-        raise InputError(f"line {int(label) + 2}: {cells.loc[label]!r} is not {expected}",
+        cell = str(cells.loc[label])  # str(): a numeric cell would show as np.float64(-1.0)
+        raise InputError(f"line {lines[int(label)]}: {cell!r} is not {expected}",
                          file=source, field=field)
     return values.astype(float)

@@ -37,11 +37,14 @@ from planner.errors import InputError
 from planner.files import load_yaml, validate
 from planner.forecast import Forecast
 
+# (There is no TargetsFile class: read_targets validates each queue as a QueuePlan.  Listing a
+# name that does not exist made `from planner.staffing import *` fail with AttributeError.)
 __all__ = ["Target", "QueuePlan", "TABLE_COLUMNS", "staffing_table", "interval_totals",
-           "scheduled_agents", "peak_summary", "read_targets", "TargetsFile"]
+           "scheduled_agents", "peak_summary", "read_targets"]
 
-# Rounding guard for ceil(agents / (1 - shrinkage)): 14 / 0.7 is 20.000000000000004 in binary
-# floating point and must give 20 scheduled agents, not 21.
+# Rounding guard for ceil(agents / (1 - shrinkage)): 21 / (1 - 0.3) is 30.000000000000004 in
+# binary floating point and must give 30 scheduled agents, not 31 (14 / 0.7 happens to round to
+# exactly 20.0, but 21, 42, 84, ... at 30% do not).
 _CEIL_GUARD = 1e-9
 
 
@@ -245,6 +248,9 @@ def read_targets(path: str | Path, *, overrides: Mapping[str, Any] | None = None
     if not isinstance(queues, Mapping) or not queues:
         raise InputError("expected a mapping of queue ids to their settings", file=path,
                          field="queues")
+    # Check the defaults on their own first: merged into a queue, a bad default would be
+    # reported at queues.<first queue>.<key>, a key that is not in that queue's settings.
+    validate(QueuePlan, defaults, file=path, prefix=("defaults",))
     plans = {}
     for name, settings in queues.items():
         if settings is None:
