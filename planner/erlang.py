@@ -19,7 +19,7 @@ first served.  Offered traffic is ``traffic = rate_per_s * aht_s`` Erlangs.
 Every function broadcasts its arguments against each other as numpy arrays (a day of intervals in
 one call) and returns Python floats when every argument is a scalar.
 
-Numerics: Erlang B is evaluated from the Poisson density in Loader's saddle-point form (no
+Numerics: Erlang B is evaluated from the Poisson density in saddle-point form (no
 ``n * log(a)`` of size 1e5 to cancel) divided by the regularised upper incomplete gamma function
 where ``traffic <= agents + 1``, and from the Legendre continued fraction of ``1 / B`` (modified
 Lentz) where ``traffic > agents + 1``; both are well conditioned in their region, so values hold
@@ -100,21 +100,13 @@ def _stirlerr(n: np.ndarray) -> np.ndarray:
 
 
 def _bd0(n: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """n log(n / a) + a - n, accurate when n is close to a (Loader 2000)."""
-    out = np.empty_like(n)
-    close = np.abs(n - a) < 0.1 * (n + a)
-    nc, ac = n[close], a[close]
-    v = (nc - ac) / (nc + ac)
-    s = (nc - ac) * v
-    ej = 2.0 * nc * v
-    v2 = v * v
-    for j in range(1, 30):  # |v| < 0.1: each term is 100 times smaller than the last
-        ej = ej * v2
-        s = s + ej / (2 * j + 1)
-    out[close] = s
-    nf, af = n[~close], a[~close]
-    out[~close] = nf * np.log(nf / af) + af - nf
-    return out
+    """n log(n / a) + a - n = a ((1 + d) log1p(d) - d) with d = (n - a) / a.
+
+    Written with log1p, the absolute error is about 1e-16 |n - a|: no term of size n log(a)
+    (1e5 for 10,000 agents) is formed and cancelled, so exp(-bd0) keeps ~1e-13 relative.
+    """
+    d = (n - a) / a
+    return a * ((1.0 + d) * np.log1p(d) - d)
 
 
 def _log_poisson_pmf(n: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -214,23 +206,28 @@ def erlang_c(traffic: Any, agents: Any) -> Any:
     return _out(_erlang_c_parts(a, n)[0], scalar)
 
 
-def _service_level_c(a: np.ndarray, n: np.ndarray, aht: np.ndarray,
-                     target: np.ndarray) -> np.ndarray:
+def _erlang_c_measures(a: np.ndarray, n: np.ndarray, aht: np.ndarray,
+                       target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(service level within ``target``, ASA) of Erlang C, from one Erlang B evaluation."""
     c, one_minus_c = _erlang_c_parts(a, n)
     stable = a < n
     sl = np.zeros_like(a)
+    asa = np.full_like(a, np.inf)
+    gap = n[stable] - a[stable]
     # 1 - C e^{-x} written as (1 - C) - C (e^{-x} - 1): no cancellation when C is near 1.
-    x = (n[stable] - a[stable]) * target[stable] / aht[stable]
-    sl[stable] = one_minus_c[stable] - c[stable] * np.expm1(-x)
-    return sl
+    sl[stable] = one_minus_c[stable] - c[stable] * np.expm1(-gap * target[stable]
+                                                            / aht[stable])
+    asa[stable] = c[stable] * aht[stable] / gap
+    return sl, asa
+
+
+def _service_level_c(a: np.ndarray, n: np.ndarray, aht: np.ndarray,
+                     target: np.ndarray) -> np.ndarray:
+    return _erlang_c_measures(a, n, aht, target)[0]
 
 
 def _asa_c(a: np.ndarray, n: np.ndarray, aht: np.ndarray) -> np.ndarray:
-    c, _ = _erlang_c_parts(a, n)
-    asa = np.full_like(a, np.inf)
-    stable = a < n
-    asa[stable] = c[stable] * aht[stable] / (n[stable] - a[stable])
-    return asa
+    return _erlang_c_measures(a, n, aht, np.zeros_like(a))[1]
 
 
 def service_level(*, traffic: Any, agents: Any, aht_s: Any, target_s: Any) -> Any:
@@ -271,7 +268,7 @@ class ErlangAResult:
         mean_wait_s: mean time in queue of all contacts, abandoned ones included (seconds).
         service_level: answered within target / offered.
         service_level_answered: answered within target / answered (offered - abandoned).
-        service_level_excl_short_abandons: answered within target / (offered - abandoned
+        service_level_excl_abandoned_within: answered within target / (offered - abandoned
             within target).
         occupancy: share of agent time busy (answered traffic / agents).
         mean_queue: mean number of contacts waiting.
@@ -284,13 +281,13 @@ class ErlangAResult:
     mean_wait_s: Any
     service_level: Any
     service_level_answered: Any
-    service_level_excl_short_abandons: Any
+    service_level_excl_abandoned_within: Any
     occupancy: Any
     mean_queue: Any
 
 
 _A_FIELDS = ("p_wait", "p_abandon", "p_abandon_within_target", "asa_s", "mean_wait_s",
-             "service_level", "service_level_answered", "service_level_excl_short_abandons",
+             "service_level", "service_level_answered", "service_level_excl_abandoned_within",
              "occupancy", "mean_queue")
 
 
@@ -337,11 +334,16 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
     sum_w = w.sum()
     p = w / sum_w  # distribution of the number ahead, given that the arrival waits
     log_a = top + math.log(sum_w)  # A = sum_j w_j = x e^y y^-x gamma(x, y)
-    # P(W > 0) = A E / (1 + (A - 1) E) = 1 / (1 + (1 - E) / (A E)), in logs so A may be huge.
+    # P(W > 0) = A E / (1 + (A - 1) E) = 1 / (1 + r) with r = (1 - E) / (A E), in logs so A
+    # may be huge; P(W = 0) = r / (1 + r) directly, not 1 - P(W > 0), which cancels when
+    # nearly every contact waits (a fraction of an agent).
     if e == 0.0:
-        p_wait = 0.0
+        p_wait, no_wait = 0.0, 1.0
+    elif e >= 1.0:
+        p_wait, no_wait = 1.0, 0.0
     else:
-        p_wait = 1.0 / (1.0 + math.exp(math.log1p(-e) - log_a - math.log(e)))
+        r = math.exp(math.log1p(-e) - log_a - math.log(e))
+        p_wait, no_wait = 1.0 / (1.0 + r), r / (1.0 + r)
     j = np.arange(p.size, dtype=float)
     # Given j ahead, the offered wait V_j is a sum of exponentials of rates theta (x + i),
     # i = 0..j, and U = exp(-theta V_j) ~ Beta(x, j + 1).  The contact is answered iff its
@@ -361,8 +363,8 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
     abandoned_in_t = np.maximum(1.0 - still_waiting - served_in_t, 0.0)
 
     p_ab = p_wait * float(p @ lost)
-    answered = 1.0 - p_ab
-    answered_in_t = (1.0 - p_wait) + p_wait * float(p @ served_in_t)
+    answered = no_wait + p_wait * float(p @ served)  # not 1 - p_ab: see no_wait
+    answered_in_t = no_wait + p_wait * float(p @ served_in_t)
     ab_in_t = p_wait * float(p @ abandoned_in_t)
     asa = p_wait * float(p @ v_served) / answered
     mean_wait = p_ab / theta  # abandonment balance: theta E[queue] = lambda P(abandon)
@@ -466,8 +468,9 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
             ok &= r[_A_FIELDS.index("p_abandon")] <= ab_max[sel] + _TARGET_SLACK
         else:
             ok &= nn > a
-            ok &= _service_level_c(a, nn, aht[sel], t[sel]) >= sl[sel] - _TARGET_SLACK
-            ok &= _asa_c(a, nn, aht[sel]) <= asa_max[sel] * (1.0 + _TARGET_SLACK)
+            sl_c, asa_c = _erlang_c_measures(a, nn, aht[sel], t[sel])
+            ok &= sl_c >= sl[sel] - _TARGET_SLACK
+            ok &= asa_c <= asa_max[sel] * (1.0 + _TARGET_SLACK)
         return ok
 
     flat = lambda v: v.reshape(-1)  # noqa: E731
