@@ -10,14 +10,18 @@ Design of the per-event path (kept lean on purpose; see ../shared/style.md):
   (common random numbers, :mod:`sim.streams`).
 * Abandonment costs no event: a waiting contact's deadline (arrival + patience) is stored, and
   contacts whose deadline has passed are removed from the head of their queue when an agent
-  looks at it (and at the end), recorded as abandoned *at their deadline*.  Queues are FIFO per
-  queue, so the head is the first to expire among those still waiting: the records are exact.
+  looks at it, recorded as abandoned *at their deadline*.  Patience differs between contacts,
+  so an expired contact may sit behind a live head; but a contact is only ever taken from the
+  head, after this check, so none is answered after its deadline, and at the end every contact
+  left is checked: the records are exact.
 * Free agents wait in one heap per group keyed by (contacts held, free since); entries made
   stale by a change of the agent's state are skipped by a token check, not searched for.
 * Chat concurrency with slowdown is exact: an agent holding ``m`` chats works each at rate
   ``1 / (1 + slowdown (m - 1))``.  All its chats progress at the same rate, so an agent-level
   virtual clock ``V`` (``dV/dt = rate``) lets each chat finish at a fixed virtual time; only
   the agent's next completion is scheduled, and rescheduled when ``m`` changes.
+* A voice call takes the whole agent: it goes only to an agent holding nothing and fills all of
+  its slots, so an agent of a group with chat concurrency ``k`` holds ``k`` chats or one call.
 * Routing tables are computed once per run (:mod:`sim.routing`); records are appended to flat
   lists and frozen into arrays at the end (:mod:`sim.records`).
 """
@@ -70,6 +74,10 @@ class _Run:
         self.transfer_to = routing.transfer_to
         qspecs = [spec.queues[q] for q in scenario.queues]
         self.wrap_s = [qs.wrap_up_s for qs in qspecs]
+        # Fix: calls used to take one chat slot, so a chat-capable agent (a team lead with
+        # chat_concurrency 3) could hold three phone calls at once.  A call now needs an agent
+        # holding nothing and fills all its slots.
+        self.q_voice = [qs.channel == "voice" for qs in qspecs]
 
         # External arrivals, in time order; visit id = position.
         times, queue, work, deadline = [], [], [], []
@@ -173,6 +181,7 @@ class _Run:
     def _offer(self, v: int, q: int, now: float) -> None:
         """A contact enters queue ``q``: to the best free agent, else to the queue."""
         a_token = self.a_token
+        voice = self.q_voice[q]
         for tier in self.groups_for[q]:
             best = None
             best_heap = None
@@ -180,6 +189,8 @@ class _Run:
                 heap = self.avail[g]
                 while heap and a_token[heap[0][4]] != heap[0][3]:
                     heapq.heappop(heap)
+                if voice and heap and heap[0][0] > 0:
+                    continue  # the heap is keyed by chats held: nobody here holds nothing
                 if heap and (best is None or heap[0] < best):
                     best = heap[0]
                     best_heap = heap
@@ -205,7 +216,12 @@ class _Run:
         self.v_outcome[v] = ANSWERED
         work = self.v_work[v] * self.speed[self.a_group[a]][q] + self.wrap_s[q]
         self.a_token[a] += 1
-        if self.a_virtual[a]:
+        if self.q_voice[q]:
+            # A call fills every slot (and is never slowed by chats: none are held).
+            self.a_held[a] += self.a_cap[a]
+            ev = Timeout(self.env, work, (v, a))
+            ev.callbacks.append(self._on_done)
+        elif self.a_virtual[a]:
             self._advance(a, now)
             self.a_held[a] += 1
             heapq.heappush(self.a_vheap[a], (self.a_vclock[a] + work, v))
@@ -249,9 +265,9 @@ class _Run:
 
     def _finish(self, v: int, a: int, now: float) -> None:
         self.v_end[v] = now
-        self.a_held[a] -= 1
-        self.a_token[a] += 1
         q = self.v_queue[v]
+        self.a_held[a] -= self.a_cap[a] if self.q_voice[q] else 1
+        self.a_token[a] += 1
         if self.transfer_to[q]:
             u = self.t_draw[q].next()
             for cum, target in self.transfer_to[q]:
@@ -291,13 +307,17 @@ class _Run:
             self.v_outcome[v] = ABANDONED
             self.v_wait[v] = deadline[v] - self.v_arrival[v]
 
-    def _pick(self, g: int, now: float) -> int:
-        """The next waiting contact for an agent of group ``g``, or -1."""
+    def _pick(self, g: int, now: float, idle: bool) -> int:
+        """The next waiting contact for an agent of group ``g``, or -1.  An agent holding
+        chats (not ``idle``) cannot take a call."""
         waiting = self.waiting
+        q_voice = self.q_voice
         for tier in self.queues_for[g]:
             best_q = -1
             best_key = None
             for q in tier:
+                if q_voice[q] and not idle:
+                    continue
                 dq = waiting[q]
                 if dq:
                     self._abandon_expired(dq, now)
@@ -314,7 +334,7 @@ class _Run:
         g = self.a_group[a]
         cap = self.a_cap[a]
         while self.a_held[a] < cap:
-            v = self._pick(g, now)
+            v = self._pick(g, now, self.a_held[a] == 0)
             if v < 0:
                 self._make_available(a, now)
                 return
@@ -385,10 +405,18 @@ class _Run:
     # ----------------------------------------------------------------------------------------
     def _records(self) -> Records:
         stop = self.stop_s
+        deadline = self.v_deadline
         for dq in self.waiting:
-            self._abandon_expired(dq, stop)
+            # Fix: only the head used to be checked (_abandon_expired), so a contact whose
+            # patience ran out behind a more patient one was reported still waiting.  Heads are
+            # checked during the run because that is when a contact could be taken; at the end
+            # every contact left is.
             for v in dq:
-                self.v_wait[v] = stop - self.v_arrival[v]
+                if deadline[v] <= stop:
+                    self.v_outcome[v] = ABANDONED
+                    self.v_wait[v] = deadline[v] - self.v_arrival[v]
+                else:
+                    self.v_wait[v] = stop - self.v_arrival[v]
         for a, status in enumerate(self.a_status):
             if status != _OFF:
                 self.seg_agent.append(a)

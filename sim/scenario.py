@@ -44,6 +44,16 @@ def clock_to_min(text: str) -> int:
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
+def _clock_field(v: str) -> str:
+    """Field validator for clock times.  Fix: pydantic's error (planner.files.validate) already
+    appends ", got '25:00'", which clock_to_min's own message repeated."""
+    try:
+        clock_to_min(v)
+    except ValueError:
+        raise ValueError("expected a time of day 'HH:MM' from 00:00 to 24:00") from None
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -80,7 +90,7 @@ class BreakSpec(_Strict):
     window_min: float = Field(0.0, ge=0.0, description="spread the agents' break starts "
                                                        "evenly over this many minutes")
 
-    _start = field_validator("start")(lambda v: (clock_to_min(v), v)[1])
+    _start = field_validator("start")(_clock_field)
 
 
 class ShiftSpec(_Strict):
@@ -89,11 +99,7 @@ class ShiftSpec(_Strict):
     agents: int = Field(ge=0)
     breaks: tuple[BreakSpec, ...] = ()
 
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, v: str) -> str:
-        clock_to_min(v)
-        return v
+    _clock = field_validator("start", "end")(_clock_field)
 
     @property
     def start_min(self) -> int:
@@ -163,10 +169,15 @@ class ArrivalsSpec(BaseModel):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: float | dict[str, float]) -> float | dict[str, float]:
-        values = v.values() if isinstance(v, dict) else [v]
-        for x in values:
+        # A single bad number is appended to the message by planner.files.validate (fix: it
+        # used to read "got -1.0, got -1"); in a per-queue mapping, name the queue and value.
+        if not isinstance(v, dict):
+            if not (v >= 0 and math.isfinite(v)):
+                raise ValueError("scale must be a non-negative number")
+            return v
+        for q, x in v.items():
             if not (x >= 0 and math.isfinite(x)):
-                raise ValueError(f"scale must be a non-negative number, got {x!r}")
+                raise ValueError(f"scale of {q!r} must be a non-negative number, got {x!r}")
         return v
 
     @property
@@ -335,6 +346,10 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
         path = Path(arr.file)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
+        if not path.is_file():
+            # Fix: read_forecast names only the CSV; say which scenario and key point to it.
+            raise InputError(f"forecast file not found: {path}", file=source,
+                             field="arrivals.file")
         fc = read_forecast(path, interval_min=spec.interval_min)
         unknown = [q for q in fc.queues if q not in spec.queues]
         if unknown:
