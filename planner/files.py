@@ -55,10 +55,13 @@ def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # A misspelt key shows up twice: as an unknown key and as the required key it was
+        # meant to be.  Name the misspelling: it is what the user must fix.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p
                                                    and p.startswith(("function", "tagged"))))
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling; see the README for the format)"
         elif err["type"] == "missing":
@@ -66,7 +69,7 @@ def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, 
         given = err.get("input")
         if err["type"] not in ("missing", "extra_forbidden") and not isinstance(given, dict):
             msg += f", got {given!r}"
-        more = len(exc.errors()) - 1
+        more = len(errors) - 1
         if more:
             msg += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise InputError(msg, file=file, field=field_path(prefix + loc) or None) from None

@@ -440,4 +440,5 @@ class _Run:
             seg_on_s=np.asarray(self.seg_on, dtype=float),
             seg_off_s=np.asarray(self.seg_off, dtype=float),
             agent_group=np.asarray(self.a_group, dtype=np.int64),
-            agent_slots=np.asarray(self.a_cap, dtype=np.int64))
+            agent_slots=np.asarray(self.a_cap, dtype=np.int64),
+            queue_voice=np.asarray(self.q_voice, dtype=bool))

@@ -52,7 +52,7 @@ GROUP_COLUMNS = {
     "group": "agent group id",
     "staffed_s": "agent time on the floor (s)",
     "busy_s": "agent time holding at least one contact (s)",
-    "slot_busy_s": "contact-slot time in use (s); equals busy_s for voice",
+    "slot_busy_s": "contact-slot time in use (s), a call using every slot of its agent",
     "staffed_slot_s": "contact-slot time available (s)",
     "agents": "mean number of agents on the floor",
     "occupancy": "busy_s / staffed_s",
@@ -70,19 +70,25 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def _overlap(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Total length of the stretches [starts, ends) inside each [edges[k], edges[k+1]).
+def _overlap(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray,
+             weights: np.ndarray | None = None) -> np.ndarray:
+    """Total (weighted) length of the stretches [starts, ends) inside each
+    [edges[k], edges[k+1]).
 
     With F(x) = sum of the parts of the stretches before x (sorted prefix sums, no loop over
     stretches), the answer is diff(F(edges)).
     """
-    s = np.sort(starts)
-    e = np.sort(ends)
-    cs = np.concatenate(([0.0], np.cumsum(s)))
-    ce = np.concatenate(([0.0], np.cumsum(e)))
+    w = np.ones(starts.size) if weights is None else np.asarray(weights, dtype=float)
+    i, j = np.argsort(starts), np.argsort(ends)
+    s, ws = starts[i], w[i]
+    e, we = ends[j], w[j]
+    cs = np.concatenate(([0.0], np.cumsum(ws * s)))
+    ce = np.concatenate(([0.0], np.cumsum(we * e)))
+    ks = np.concatenate(([0.0], np.cumsum(ws)))
+    ke = np.concatenate(([0.0], np.cumsum(we)))
     ns = np.searchsorted(s, edges, side="left")
     ne = np.searchsorted(e, edges, side="left")
-    f = (ns * edges - cs[ns]) - (ne * edges - ce[ne])
+    f = (ks[ns] * edges - cs[ns]) - (ke[ne] * edges - ce[ne])
     return np.diff(f)
 
 
@@ -137,7 +143,7 @@ def queue_intervals(records: Records, *, within_s: Sequence[float],
         "offered": count(np.ones(q.size, dtype=bool)),
         "answered": count(answered),
         "abandoned": count(abandoned),
-        "short_abandoned": count(abandoned & (wait < short_abandon_s)),
+        "short_abandoned": count(abandoned & (wait <= short_abandon_s)),
         "left_waiting": count(outcome == WAITING),
         "answered_within": count(answered & (wait <= target)),
         "abandoned_within": count(abandoned & (wait <= target)),
@@ -199,6 +205,8 @@ def group_intervals(records: Records) -> pd.DataFrame:
     started = r.agent >= 0
     end = np.where(np.isnan(r.end_s), r.stop_s, r.end_s)
     v_agent, v_start, v_end = r.agent[started], r.start_s[started], end[started]
+    # A call takes every slot of its agent; a chat one.
+    v_slots = np.where(r.queue_voice[r.queue[started]], r.agent_slots[v_agent], 1)
     b_agent, b_start, b_end = _busy_blocks(v_agent, v_start, v_end)
     rows = []
     for g in range(ng):
@@ -207,7 +215,7 @@ def group_intervals(records: Records) -> pd.DataFrame:
         seg = r.agent_group[r.seg_agent] == g
         staffed = _overlap(r.seg_on_s[seg], r.seg_off_s[seg], edges)
         vm = r.agent_group[v_agent] == g
-        slot_busy = _overlap(v_start[vm], v_end[vm], edges)
+        slot_busy = _overlap(v_start[vm], v_end[vm], edges, v_slots[vm])
         bm = r.agent_group[b_agent] == g if b_agent.size else np.zeros(0, dtype=bool)
         busy = _overlap(b_start[bm], b_end[bm], edges)
         rows.append(pd.DataFrame({

@@ -34,7 +34,8 @@ class Records:
     ``stop_s`` is when the run stopped (the horizon plus the time to drain the queues).
 
     Agent time: ``seg_agent``, ``seg_on_s``, ``seg_off_s``; per agent ``agent_group`` and
-    ``agent_slots`` (chat concurrency, 1 for voice).
+    ``agent_slots`` (chat concurrency, 1 for voice); per queue ``queue_voice`` (a call takes
+    every slot of its agent; None: no voice queue).
     """
 
     queues: tuple[str, ...]
@@ -58,8 +59,12 @@ class Records:
     seg_off_s: np.ndarray
     agent_group: np.ndarray
     agent_slots: np.ndarray
+    queue_voice: np.ndarray | None = None
+
 
     def __post_init__(self) -> None:
+        if self.queue_voice is None:
+            object.__setattr__(self, "queue_voice", np.zeros(len(self.queues), dtype=bool))
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)

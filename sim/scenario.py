@@ -133,13 +133,16 @@ class GroupSpec(_Strict):
                                  description="extra handle time per extra chat held")
     shifts: tuple[ShiftSpec, ...] = ()
 
-    @field_validator("skills")
+    @field_validator("skills", mode="before")
     @classmethod
-    def _skills(cls, v: dict[str, int]) -> dict[str, int]:
+    def _skills(cls, v: Any) -> Any:
+        # Before pydantic's coercion, which would read `true` as preference 1.
+        if not isinstance(v, dict):
+            return v
         if not v:
             raise ValueError("a group needs at least one skill")
         for q, p in v.items():
-            if not isinstance(p, int) or p < 1:
+            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
                 raise ValueError(f"preference of {q!r} must be a whole number >= 1, got {p!r}")
         return v
 

@@ -424,8 +424,11 @@ def test_an_agent_holding_a_chat_does_not_take_a_call(
               ("c", "arrivals"): [0], ("c", "handle"): [100]})
     sc = make({"v": {}, "c": CHAT},
               {"lead": {"skills": {"v": 1, "c": 2}, "chat_concurrency": 3, "shifts": ALL_DAY}})
-    assert [(v[1], v[3], v[4]) for v in visits(engine.run(sc, 0, drain_s=0))] == [
-        ("c", 0.0, 100.0), ("v", 100.0, 150.0)]
+    r = engine.run(sc, 0, drain_s=0)
+    assert [(v[1], v[3], v[4]) for v in visits(r)] == [("c", 0.0, 100.0), ("v", 100.0, 150.0)]
+    # Slot time: the chat uses 1 of 3 slots for 100 s, the call all 3 for 50 s.
+    gi = metrics.group_intervals(r)
+    assert gi.loc[0, ["busy_s", "slot_busy_s", "staffed_slot_s"]].tolist() == [150, 250, 5400]
 
 
 # ------------------------------------------------------------------------------------------------
