@@ -77,7 +77,9 @@ def singles_day() -> pd.DataFrame:
     remaining = SD_CHAT_FACTOR * CHATS_PER_DAY - spike.sum()
     chats = spike + remaining * rest
     volumes = {q: s * chats for q, s in SD_CHAT_SPLIT.items()}
-    calls = SD_CALL_FACTOR * CALLS_PER_DAY * (chats / chats.sum())
+    # Calls triple but keep the day's shape with the 20:00 wave: the midnight rush is of
+    # shoppers, who chat; phone calls (complaints, privileged operations) come later.
+    calls = SD_CALL_FACTOR * CALLS_PER_DAY * rest
     volumes |= {q: s * calls for q, s in CALL_SPLIT.items()}
     return _rows("2026-11-11", volumes)
 

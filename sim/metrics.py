@@ -23,7 +23,7 @@ from scipy import stats
 from sim.records import ABANDONED, ANSWERED, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
-           "queue_occupancy",
+           "queue_occupancy", "mean_ci",
            "replication_summary", "QUEUE_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
@@ -267,12 +267,20 @@ def replication_summary(frames: Sequence[pd.DataFrame], *, keys: Sequence[str],
     """Mean and confidence half-width across replications of numeric columns.
 
     ``frames`` are the same table from independent replications; rows are matched on
-    ``keys``.  The half-width is Student's t over the replications (``*_ci95`` columns);
-    NaN with a single replication.
+    ``keys`` (see :func:`mean_ci`).
     """
-    stacked = pd.concat([f.assign(_rep=i) for i, f in enumerate(frames)], ignore_index=True)
+    return mean_ci(pd.concat(list(frames), ignore_index=True), keys=keys, level=level)
+
+
+def mean_ci(stacked: pd.DataFrame, *, keys: Sequence[str], level: float = 0.95,
+            exclude: Sequence[str] = ("rep",)) -> pd.DataFrame:
+    """Per group of ``keys`` (one row per replication each): the mean of every numeric column
+    and its confidence half-width, Student's t over the replications (``*_ci95`` columns;
+    NaN with a single replication).  Columns in ``exclude`` are left out."""
     numeric = [c for c in stacked.columns
-               if c not in keys and c != "_rep" and pd.api.types.is_numeric_dtype(stacked[c])]
+               if c not in keys and c not in exclude
+               and pd.api.types.is_numeric_dtype(stacked[c])
+               and not pd.api.types.is_bool_dtype(stacked[c])]
     grouped = stacked.groupby(list(keys), sort=False)[numeric]
     mean = grouped.mean()
     n = grouped.count()

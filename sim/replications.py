@@ -18,13 +18,36 @@ from sim.engine import run
 from sim.records import Records
 from sim.scenario import Scenario
 
-__all__ = ["rep_seed", "Simulation", "simulate", "measure"]
+__all__ = ["rep_seed", "first_interval", "rep_summaries", "Simulation", "simulate", "measure",
+           "run_rep"]
 
 
-def rep_seed(seed: int, rep: int) -> int:
-    """The seed of replication ``rep`` of a run seeded ``seed``."""
-    ss = np.random.SeedSequence(int(seed), spawn_key=(int(rep),))
+def rep_seed(seed: int, rep: int, *, stream: int | None = None) -> int:
+    """The seed of replication ``rep`` of a run seeded ``seed``.
+
+    ``stream`` gives independent seeds per variant (a sweep point) instead of common random
+    numbers: for comparisons that must not share randomness.
+    """
+    key = (int(rep),) if stream is None else (int(rep), int(stream) + 1)
+    ss = np.random.SeedSequence(int(seed), spawn_key=key)
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def first_interval(scenario: Scenario) -> int:
+    """The first interval after the scenario's warm-up."""
+    return int(np.ceil(scenario.spec.warmup_min / scenario.spec.interval_min - 1e-9))
+
+
+def rep_summaries(scenario: Scenario, queue_intervals: pd.DataFrame,
+                  group_intervals: pd.DataFrame, handled: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Whole-horizon figures after warm-up of one replication: (per queue and ``all``, with
+    the ``occupancy`` of the agents who handled each queue; per group)."""
+    first = first_interval(scenario)
+    groups = metrics.group_summary(group_intervals, first_interval=first).reset_index()
+    queues = metrics.summary(queue_intervals, first_interval=first).reset_index()
+    queues["occupancy"] = queues["queue"].map(metrics.queue_occupancy(handled, groups))
+    return queues, groups
 
 
 def measure(scenario: Scenario, records: Records) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -48,31 +71,22 @@ class Simulation:
     group_intervals: pd.DataFrame
     handled: pd.DataFrame
 
-    @property
-    def first_interval(self) -> int:
-        """The first interval after the warm-up."""
-        return int(np.ceil(self.scenario.spec.warmup_min / self.scenario.spec.interval_min
-                           - 1e-9))
-
-    def _per_rep(self, frame: pd.DataFrame, fn: Callable[..., pd.DataFrame], key: str
-                 ) -> list[pd.DataFrame]:
-        return [fn(f.drop(columns="rep"), first_interval=self.first_interval).reset_index()
-                for _, f in frame.groupby("rep", sort=True)]
+    def _rep_summaries(self) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+        return [rep_summaries(self.scenario, q.drop(columns="rep"), g.drop(columns="rep"), h)
+                for (_, q), (_, g), (_, h) in zip(self.queue_intervals.groupby("rep"),
+                                                  self.group_intervals.groupby("rep"),
+                                                  self.handled.groupby("rep"))]
 
     def queue_summary(self) -> pd.DataFrame:
         """Whole horizon after warm-up, per queue (and ``all``): mean over replications and
         ``*_ci95`` half-widths; ``occupancy`` is that of the agents who handled the queue,
         weighted by the time they spent on it."""
-        reps = self._per_rep(self.queue_intervals, metrics.summary, "queue")
-        groups = self._per_rep(self.group_intervals, metrics.group_summary, "group")
-        for r, (q, g) in enumerate(zip(reps, groups)):
-            h = self.handled[self.handled["rep"] == r]
-            q["occupancy"] = q["queue"].map(metrics.queue_occupancy(h, g))
-        return metrics.replication_summary(reps, keys=["queue"])
+        return metrics.replication_summary([q for q, _ in self._rep_summaries()],
+                                           keys=["queue"])
 
     def group_summary(self) -> pd.DataFrame:
-        reps = self._per_rep(self.group_intervals, metrics.group_summary, "group")
-        return metrics.replication_summary(reps, keys=["group"])
+        return metrics.replication_summary([g for _, g in self._rep_summaries()],
+                                           keys=["group"])
 
     def queue_interval_summary(self) -> pd.DataFrame:
         """Per interval and queue: mean and ``*_ci95`` over replications."""
@@ -86,6 +100,12 @@ class Simulation:
             keys=["interval", "group"])
 
 
+def run_rep(scenario: Scenario, *, seed: int, rep: int, stream: int | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Replication ``rep``: (queue intervals, group intervals, handle time by group)."""
+    return measure(scenario, run(scenario, rep_seed(seed, rep, stream=stream)))
+
+
 def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
              progress: Callable[[int], None] | None = None) -> Simulation:
     """Run ``reps`` replications; ``progress(done)`` is called after each."""
@@ -93,8 +113,7 @@ def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
         raise ValueError(f"reps must be at least 1, got {reps}")
     qs, gs, hs = [], [], []
     for r in range(reps):
-        records = run(scenario, rep_seed(seed, r))
-        qi, gi, handled = measure(scenario, records)
+        qi, gi, handled = run_rep(scenario, seed=seed, rep=r)
         qs.append(qi.assign(rep=r))
         gs.append(gi.assign(rep=r))
         hs.append(handled.assign(rep=r))
