@@ -431,6 +431,114 @@ def _print_simulation(sim: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# peakplan sweep
+# --------------------------------------------------------------------------------------------
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="run a grid of scenario variants with replications (resumable)",
+        description="Vary numbers of SCENARIO.yaml over a grid, run every point with "
+                    "replications (common random numbers), in parallel; results go to a "
+                    "Parquet dataset under --out and a summary per point. Interrupted? Run the "
+                    "same command again: finished runs are kept.")
+    p.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    p.add_argument("--vary", action="append", default=[], metavar="KEY=VALUES",
+                   help="a key path and its values: a..b:step or a,b,c (repeatable), e.g. "
+                        "agent_groups.gold.shifts[0].agents=8..16:2")
+    p.add_argument("--grid", type=Path, metavar="FILE.yaml",
+                   help="the grid (and optionally reps, seed) in a YAML file")
+    p.add_argument("--reps", type=int, help="replications per point (default 1, or the grid's)")
+    p.add_argument("--seed", type=int, help="random seed (default 1, or the grid's)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes (default: the number of cores)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="results folder (created; the same folder resumes the sweep)")
+    p.add_argument("--force", action="store_true",
+                   help="discard results of a different sweep found in --out")
+    p.add_argument("--independent-seeds", action="store_true",
+                   help="no common random numbers: each point gets its own streams")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=_run_sweep)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    import signal
+
+    from planner.sweep import SweepInterrupted, parse_vary, read_grid, run_sweep
+    from sim.scenario import load_scenario
+
+    axes, options = ([], {}) if args.grid is None else read_grid(args.grid)
+    axes = axes + [parse_vary(v) for v in args.vary]
+    if not axes:
+        raise InputError("nothing to vary: give --vary KEY=VALUES or --grid FILE",
+                         field="--vary")
+    reps = args.reps if args.reps is not None else options.get("reps", 1)
+    seed = args.seed if args.seed is not None else options.get("seed", 1)
+    scenario = load_scenario(args.scenario)
+    # A kill (SIGTERM) stops like Ctrl-C: finished runs are kept, the message says so.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    bar = None
+
+    def on_start(to_run: int, reused: int) -> None:
+        nonlocal bar
+        if reused:
+            print(f"reusing {reused} finished run(s) in {args.out}", file=sys.stderr)
+        from tqdm import tqdm
+        bar = tqdm(total=to_run, desc="sweep", unit="run", file=sys.stderr, disable=None,
+                   dynamic_ncols=True)
+
+    try:
+        result = run_sweep(scenario, axes, out=args.out, reps=reps, seed=seed,
+                           jobs=args.jobs, dask_address=args.dask, force=args.force,
+                           crn=not args.independent_seeds,
+                           progress=lambda done, total: bar.update(1), on_start=on_start)
+    except SweepInterrupted as exc:
+        if bar is not None:
+            bar.close()
+        print(f"peakplan: {exc}", file=sys.stderr)
+        return 130 if exc.reason == "interrupted" else 1
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = result.summary()
+    if args.json:
+        _print_json({"out": str(args.out), "points": len(result.points), "reps": reps,
+                     "seed": seed, "reused": result.reused, "computed": result.computed,
+                     "summary": summary.to_dict(orient="records")})
+    else:
+        _print_sweep(summary, [a.path for a in axes], reps)
+        print(f"\n{len(result.points)} points x {reps} replications: {result.computed} run, "
+              f"{result.reused} reused. Results: {args.out}/ (intervals/ Parquet dataset, "
+              "summary.csv, group_summary.csv)")
+    return 0
+
+
+def _print_sweep(summary: pd.DataFrame, params: Sequence[str], reps: int) -> None:
+    rows = summary[summary["queue"] != "all"]
+    table = {}
+    for _, r in rows.iterrows():
+        key = tuple(r[p] for p in params)
+        ci = r["service_level_ci95"]
+        mark = {True: " ok", False: " MISS"}.get(r["target_met"], "")
+        text = f"{_pct(r['service_level'])}" + (f" ±{100 * ci:.1f}" if reps > 1 and
+                                                math.isfinite(ci) else "") + mark
+        table.setdefault(key, {})[f"{r['queue']} SL"] = text
+    allq = summary[summary["queue"] == "all"]
+    for _, r in allq.iterrows():
+        key = tuple(r[p] for p in params)
+        table[key]["abandoned"] = _pct(r["abandon_rate"])
+    view = pd.DataFrame.from_dict(table, orient="index")
+    view.index = pd.MultiIndex.from_tuples(view.index, names=[p.split(".")[-1] if
+                                                              params.count(p) else p
+                                                              for p in params]) \
+        if len(params) > 1 else pd.Index([k[0] for k in view.index], name=params[0])
+    print("Service level per point and queue (mean over replications, ±95% CI; ok/MISS: "
+          "target met on the mean), and abandonment over all queues:")
+    print(view.to_string())
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -441,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 metavar="COMMAND")
     _add_staff(sub)
     _add_simulate(sub)
+    _add_sweep(sub)
     return parser
 
 

@@ -67,7 +67,8 @@ def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, 
         elif err["type"] == "missing":
             msg = "required key is missing"
         given = err.get("input")
-        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(given, dict):
+        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(given, dict) \
+                and ", got " not in msg:
             msg += f", got {given!r}"
         more = len(errors) - 1
         if more:
