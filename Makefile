@@ -41,6 +41,8 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(PY) bench/bench_erlang.py
+	$(PY) bench/bench_engine.py
+	$(PY) bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

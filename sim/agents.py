@@ -60,6 +60,7 @@ def build_roster(scenario: Scenario, *, until_s: float) -> Roster:
                     if t1 <= 0.0 or t0 >= until_s:
                         continue
                     events.extend(_occurrence(agent, t0, t1, breaks))
+    events = _join_back_to_back(events)
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     return Roster(group=np.asarray(groups, dtype=np.int64), label=tuple(labels),
                   events=tuple(events))
@@ -81,3 +82,12 @@ def _occurrence(agent: int, t0: float, t1: float, breaks: list[tuple[float, floa
     out.insert(0, (max(on_at, 0.0), ON, agent, 0.0))
     out.append((t1, OFF, agent, 0.0))
     return out
+
+
+def _join_back_to_back(events: list[tuple[float, int, int, float]]
+                       ) -> list[tuple[float, int, int, float]]:
+    """Drop a shift end and a shift start of the same agent at the same instant (a 24-hour
+    shift, or two shifts back to back): the agent simply stays on the floor."""
+    ends = {(t, a) for t, kind, a, _ in events if kind == OFF}
+    joined = {(t, a) for t, kind, a, _ in events if kind == ON and (t, a) in ends}
+    return [e for e in events if e[1] == BREAK or (e[0], e[2]) not in joined]

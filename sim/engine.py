@@ -4,10 +4,12 @@
 
 Design of the per-event path (kept lean on purpose; see ../shared/style.md):
 
-* Events are plain SimPy timeouts with one bound-method callback, not a generator per contact:
-  one event per arrival, one per handling completion, and a few per agent shift.  Arrival times,
-  handle-time and patience variates are drawn up front with numpy, per queue and per source
-  (common random numbers, :mod:`sim.streams`).
+* SimPy's environment holds the events, which are plain SimPy events with one bound-method
+  callback, not a generator per contact: one per handling completion, a few per agent shift.
+  Events are recycled rather than built anew.  Arrival times, handle-time and patience
+  variates are drawn up front with numpy, per queue and per source (common random numbers,
+  :mod:`sim.streams`); as the arrivals are known and sorted, the run loop merges them with
+  SimPy's event queue instead of making each one an event.
 * Abandonment costs no event: a waiting contact's deadline (arrival + patience) is stored, and
   contacts whose deadline has passed are removed from the head of their queue when an agent
   looks at it, recorded as abandoned *at their deadline*.  Patience differs between contacts,
@@ -22,19 +24,22 @@ Design of the per-event path (kept lean on purpose; see ../shared/style.md):
   the agent's next completion is scheduled, and rescheduled when ``m`` changes.
 * A voice call takes the whole agent: it goes only to an agent holding nothing and fills all of
   its slots, so an agent of a group with chat concurrency ``k`` holds ``k`` chats or one call.
-* Routing tables are computed once per run (:mod:`sim.routing`); records are appended to flat
-  lists and frozen into arrays at the end (:mod:`sim.records`).
+* Routing tables are computed once per run (:mod:`sim.routing`), with short paths for a queue
+  that one group takes and a group with one skill; records are written to flat typed arrays
+  and frozen into numpy arrays at the end (:mod:`sim.records`).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
+from array import array
 from collections import deque
+from collections.abc import Callable
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Event
 
 from sim.agents import BREAK, OFF, ON, build_roster
 from sim.arrivals import arrival_times
@@ -98,21 +103,26 @@ class _Run:
             work.append(z * qs.aht_s)
             deadline.append(d)
         t_all = np.concatenate(times)
-        order = np.argsort(t_all, kind="stable")
+        # Each queue's times are sorted already; only several queues need merging.
+        order = (np.argsort(t_all, kind="stable") if len(times) > 1
+                 else np.arange(t_all.size))
         n = t_all.size
         self.n_external = n
-        self.v_arrival: list[float] = t_all[order].tolist()
-        self.v_queue: list[int] = np.concatenate(queue)[order].tolist()
+        # Read in the loop: Python lists (indexing a list is cheaper than an array).  Written
+        # in the loop: typed arrays, which become numpy arrays at the end without a copy.
+        self.ext_arrival = t_all[order]
+        self.ext_queue = np.concatenate(queue)[order]
+        self.ext_deadline = np.concatenate(deadline)[order]
+        self.v_arrival: list[float] = self.ext_arrival.tolist()
+        self.v_queue: list[int] = self.ext_queue.tolist()
         self.v_work: list[float] = np.concatenate(work)[order].tolist()
-        self.v_deadline: list[float] = np.concatenate(deadline)[order].tolist()
-        self.v_contact: list[int] = list(range(n))
-        self.v_start: list[float] = [math.nan] * n
-        self.v_end: list[float] = [math.nan] * n
-        self.v_agent: list[int] = [-1] * n
-        self.v_outcome: list[int] = [WAITING] * n
-        self.v_wait: list[float] = [math.nan] * n
-        self.v_transfer_in: list[bool] = [False] * n
-        self.v_transferred: list[bool] = [False] * n
+        self.v_deadline: list[float] = self.ext_deadline.tolist()
+        self.v_contact: list[int] = []  # of visits made by transfers (others: their own id)
+        self.v_start = array("d", [math.nan]) * n
+        self.v_end = array("d", [math.nan]) * n
+        self.v_agent = array("q", [-1]) * n
+        self.v_abandoned = bytearray(n)
+        self.v_transferred = bytearray(n)
         # Draws for visits created by transfers, per target queue, and transfer decisions,
         # per source queue: separate streams so they do not disturb the ones above.
         self.t_draw = [VariateBuffer(stream(seed, q, "transfer")) for q in scenario.queues]
@@ -137,6 +147,13 @@ class _Run:
         self.a_cap = [gspecs[g].chat_concurrency if chat_group[g] else 1 for g in self.a_group]
         self.a_slow = [gspecs[g].chat_slowdown if chat_group[g] else 0.0 for g in self.a_group]
         self.a_virtual = [c > 1 and s > 0.0 for c, s in zip(self.a_cap, self.a_slow)]
+        self.a_speed = [self.speed[g] for g in self.a_group]  # handle-time factor per queue
+        # The only group that takes a queue, and the only queue of a group (-1 if several), for
+        # short paths in _offer and _fill.
+        self.q_only_group = [tiers[0][0] if len(tiers) == 1 and len(tiers[0]) == 1 else -1
+                             for tiers in self.groups_for]
+        self.g_only_queue = [tiers[0][0] if len(tiers) == 1 and len(tiers[0]) == 1 else -1
+                             for tiers in self.queues_for]
         self.a_held = [0] * n_agents
         self.a_status = [_OFF] * n_agents
         self.a_token = [0] * n_agents
@@ -152,50 +169,101 @@ class _Run:
         self.seg_agent: list[int] = []
         self.seg_on: list[float] = []
         self.seg_off: list[float] = []
+        self.pool: list[Event] = []
+        # Bound once: the hot path schedules with SimPy's own heap and event ids, as
+        # Environment.schedule does, without the call.
+        # SimPy only reads an event's callback list (nobody waits on these events), so one
+        # list serves every completion.
+        self.on_done_callbacks = [self._on_done]
+        self.env_queue = self.env._queue
+        self.env_eid = self.env._eid
 
     # ----------------------------------------------------------------------------------------
     def execute(self) -> Records:
         env = self.env
-        if self.n_external:
-            ev = Timeout(env, self.v_arrival[0])
-            ev.callbacks.append(self._on_arrival)
-            self.next_arrival = 0
         self.roster_pos = 0
         if self.roster.events:
-            ev = Timeout(env, self.roster.events[0][0])
-            ev.callbacks.append(self._on_roster)
-        env.run(until=self.stop_s)
+            self._later(self.roster.events[0][0], self._on_roster, None)
+        # The external arrivals are known in advance and sorted: rather than one SimPy event
+        # each, they are merged here with SimPy's own event queue (completions, shifts,
+        # breaks), which the environment steps through.  At equal times the scheduled event
+        # goes first (an agent frees up before a contact arrives).
+        queue = env._queue  # SimPy's heap of (time, priority, id, event)
+        step = env.step
+        offer = self._offer
+        arrival, v_queue = self.v_arrival, self.v_queue
+        stop = self.stop_s
+        n = self.n_external
+        k = 0
+        while True:
+            if k < n:
+                t = arrival[k]
+                if not queue or t < queue[0][0]:
+                    env._now = t
+                    offer(k, v_queue[k], t)
+                    k += 1
+                    continue
+            if not queue or queue[0][0] >= stop:
+                break
+            step()
+        env._now = stop
         return self._records()
+
+    def _later(self, delay: float, callback: Callable[[Event], None], payload: object) -> None:
+        """Call ``callback`` in ``delay`` seconds with ``payload`` as the event's value.
+
+        Events are recycled (a callback hands its event back to the pool once it has read the
+        payload): SimPy only needs an event with callbacks and a value, and building a fresh
+        ``Timeout`` for each of hundreds of thousands of completions is a large share of the
+        per-event cost.
+        """
+        pool = self.pool
+        ev = pool.pop() if pool else Event(self.env)
+        ev.callbacks = [callback]
+        ev._ok = True
+        ev._value = payload
+        self.env.schedule(ev, NORMAL, delay)
 
     # ----------------------------------------------------------------------------------------
     # Contacts
-    def _on_arrival(self, event: Timeout) -> None:
-        v = self.next_arrival
-        self._offer(v, self.v_queue[v], self.env._now)
-        v += 1
-        self.next_arrival = v
-        if v < self.n_external:
-            ev = Timeout(self.env, self.v_arrival[v] - self.env._now)
-            ev.callbacks.append(self._on_arrival)
-
     def _offer(self, v: int, q: int, now: float) -> None:
         """A contact enters queue ``q``: to the best free agent, else to the queue."""
         a_token = self.a_token
+        avail = self.avail
         voice = self.q_voice[q]
+        only = self.q_only_group[q]
+        if only >= 0:
+            # One group takes this queue: the common case, kept short.
+            heap = avail[only]
+            while heap:
+                e = heap[0]
+                if a_token[e[4]] == e[3]:
+                    if voice and e[0]:
+                        break  # the most free agent holds chats: none is free for a call
+                    heappop(heap)
+                    a = e[4]
+                    self._start(v, a, now)
+                    if self.a_held[a] < self.a_cap[a]:
+                        self._make_available(a, now)
+                    return
+                heappop(heap)  # stale: the agent's state changed since
+            self.waiting[q].append(v)
+            return
         for tier in self.groups_for[q]:
-            best = None
-            best_heap = None
+            best = best_heap = None
             for g in tier:
-                heap = self.avail[g]
-                while heap and a_token[heap[0][4]] != heap[0][3]:
-                    heapq.heappop(heap)
-                if voice and heap and heap[0][0] > 0:
-                    continue  # the heap is keyed by chats held: nobody here holds nothing
-                if heap and (best is None or heap[0] < best):
-                    best = heap[0]
-                    best_heap = heap
+                heap = avail[g]
+                while heap:
+                    e = heap[0]
+                    if a_token[e[4]] == e[3]:
+                        # Keyed by contacts held: if the head holds any, nobody here is free
+                        # for a call.
+                        if not (voice and e[0]) and (best is None or e < best):
+                            best, best_heap = e, heap
+                        break
+                    heappop(heap)  # stale: the agent's state changed since
             if best is not None:
-                heapq.heappop(best_heap)
+                heappop(best_heap)
                 a = best[4]
                 self._start(v, a, now)
                 if self.a_held[a] < self.a_cap[a]:
@@ -205,35 +273,41 @@ class _Run:
 
     def _make_available(self, a: int, now: float) -> None:
         self.seq += 1
-        heapq.heappush(self.avail[self.a_group[a]],
+        heappush(self.avail[self.a_group[a]],
                        (self.a_held[a], now, self.seq, self.a_token[a], a))
 
     def _start(self, v: int, a: int, now: float) -> None:
+        # Outcome and wait of answered visits follow from start_s; _records fills them in.
         q = self.v_queue[v]
         self.v_start[v] = now
         self.v_agent[v] = a
-        self.v_wait[v] = now - self.v_arrival[v]
-        self.v_outcome[v] = ANSWERED
-        work = self.v_work[v] * self.speed[self.a_group[a]][q] + self.wrap_s[q]
+        work = self.v_work[v] * self.a_speed[a][q] + self.wrap_s[q]
         self.a_token[a] += 1
         if self.q_voice[q]:
-            # A call fills every slot (and is never slowed by chats: none are held).
-            self.a_held[a] += self.a_cap[a]
-            ev = Timeout(self.env, work, (v, a))
-            ev.callbacks.append(self._on_done)
+            self.a_held[a] += self.a_cap[a]  # a call fills every slot; nothing slows it
         elif self.a_virtual[a]:
             self._advance(a, now)
             self.a_held[a] += 1
-            heapq.heappush(self.a_vheap[a], (self.a_vclock[a] + work, v))
+            heappush(self.a_vheap[a], (self.a_vclock[a] + work, v))
             self._schedule_virtual(a, now)
+            return
         else:
             self.a_held[a] += 1
-            ev = Timeout(self.env, work, (v, a))
-            ev.callbacks.append(self._on_done)
+        # self._later(work, self._on_done, (v, a)), inlined: this is the hottest path.
+        pool = self.pool
+        if pool:
+            ev = pool.pop()  # recycled: already marked ok
+        else:
+            ev = Event(self.env)
+            ev._ok = True
+        ev.callbacks = self.on_done_callbacks
+        ev._value = v  # its agent is v_agent[v]
+        heappush(self.env_queue, (now + work, NORMAL, next(self.env_eid), ev))
 
-    def _on_done(self, event: Timeout) -> None:
-        v, a = event._value
-        self._finish(v, a, self.env._now)
+    def _on_done(self, event: Event) -> None:
+        v = event._value
+        self.pool.append(event)
+        self._finish(v, self.v_agent[v], self.env._now)
 
     # Exact chat slowdown: an agent-level virtual clock (see the module docstring).
     def _advance(self, a: int, now: float) -> None:
@@ -248,22 +322,23 @@ class _Run:
         if heap:
             rate = 1.0 / (1.0 + self.a_slow[a] * (self.a_held[a] - 1))
             delay = max(0.0, (heap[0][0] - self.a_vclock[a]) / rate)
-            ev = Timeout(self.env, delay, (a, self.a_vtoken[a]))
-            ev.callbacks.append(self._on_virtual_done)
+            self._later(delay, self._on_virtual_done, (a, self.a_vtoken[a]))
 
-    def _on_virtual_done(self, event: Timeout) -> None:
+    def _on_virtual_done(self, event: Event) -> None:
         a, token = event._value
+        self.pool.append(event)
         if token != self.a_vtoken[a]:
             return  # superseded by a reschedule
         now = self.env._now
         self._advance(a, now)
-        _, v = heapq.heappop(self.a_vheap[a])
+        _, v = heappop(self.a_vheap[a])
         self.a_held[a] -= 1
         self._schedule_virtual(a, now)
         self.a_held[a] += 1  # _finish releases the slot
         self._finish(v, a, now)
 
     def _finish(self, v: int, a: int, now: float) -> None:
+        """Visit ``v`` ends: record it, maybe transfer it, and free the agent's slot(s)."""
         self.v_end[v] = now
         q = self.v_queue[v]
         self.a_held[a] -= self.a_cap[a] if self.q_voice[q] else 1
@@ -272,7 +347,7 @@ class _Run:
             u = self.t_draw[q].next()
             for cum, target in self.transfer_to[q]:
                 if u < cum:
-                    self.v_transferred[v] = True
+                    self.v_transferred[v] = 1
                     self._transfer(v, target, now)
                     break
         status = self.a_status[a]
@@ -290,51 +365,62 @@ class _Run:
         patience = self.t_patience[q]
         self.v_deadline.append(math.inf if patience is None else
                                now + patience.next() * self.patience_s[q])
-        self.v_contact.append(self.v_contact[v])
+        self.v_contact.append(v if v < self.n_external else
+                              self.v_contact[v - self.n_external])
         self.v_start.append(math.nan)
         self.v_end.append(math.nan)
         self.v_agent.append(-1)
-        self.v_outcome.append(WAITING)
-        self.v_wait.append(math.nan)
-        self.v_transfer_in.append(True)
-        self.v_transferred.append(False)
+        self.v_abandoned.append(0)
+        self.v_transferred.append(0)
         self._offer(nv, q, now)
 
-    def _abandon_expired(self, dq: deque[int], now: float) -> None:
-        deadline = self.v_deadline
-        while dq and deadline[dq[0]] <= now:
-            v = dq.popleft()
-            self.v_outcome[v] = ABANDONED
-            self.v_wait[v] = deadline[v] - self.v_arrival[v]
+    def _fill(self, a: int, now: float) -> None:
+        """An agent on the floor with free slots takes waiting contacts, then waits.
 
-    def _pick(self, g: int, now: float, idle: bool) -> int:
-        """The next waiting contact for an agent of group ``g``, or -1.  An agent holding
-        chats (not ``idle``) cannot take a call."""
+        For each free slot: from the queues of its best preference that have someone waiting,
+        the one of highest priority, then the contact that waited longest.  An agent holding
+        chats cannot take a call.
+        """
         waiting = self.waiting
         q_voice = self.q_voice
-        for tier in self.queues_for[g]:
-            best_q = -1
-            best_key = None
-            for q in tier:
-                if q_voice[q] and not idle:
-                    continue
-                dq = waiting[q]
-                if dq:
-                    self._abandon_expired(dq, now)
+        deadline = self.v_deadline
+        tiers = self.queues_for[self.a_group[a]]
+        cap = self.a_cap[a]
+        held = self.a_held
+        only = self.g_only_queue[self.a_group[a]]
+        if only >= 0 and cap == 1 and held[a] == 0:
+            # A dedicated one-slot agent (a single skill): the common case, kept short.
+            dq = waiting[only]
+            while dq and deadline[dq[0]] <= now:
+                self.v_abandoned[dq.popleft()] = 1
+            if dq:
+                self._start(dq.popleft(), a, now)
+            else:
+                self._make_available(a, now)
+            return
+        while held[a] < cap:
+            idle = held[a] == 0
+            v = -1
+            for tier in tiers:
+                best_q = -1
+                best_key = None
+                for q in tier:
+                    if q_voice[q] and not idle:
+                        continue
+                    dq = waiting[q]
+                    # Lazy abandonment: contacts whose patience ran out leave from the head.
+                    while dq and deadline[dq[0]] <= now:
+                        self.v_abandoned[dq.popleft()] = 1
                     if dq:
+                        if len(tier) == 1:
+                            best_q = q
+                            break
                         key = (self.priority[q], self.v_arrival[dq[0]])
                         if best_key is None or key < best_key:
                             best_key, best_q = key, q
-            if best_q >= 0:
-                return waiting[best_q].popleft()
-        return -1
-
-    def _fill(self, a: int, now: float) -> None:
-        """An agent on the floor with free slots takes waiting contacts, then waits."""
-        g = self.a_group[a]
-        cap = self.a_cap[a]
-        while self.a_held[a] < cap:
-            v = self._pick(g, now, self.a_held[a] == 0)
+                if best_q >= 0:
+                    v = waiting[best_q].popleft()
+                    break
             if v < 0:
                 self._make_available(a, now)
                 return
@@ -342,7 +428,8 @@ class _Run:
 
     # ----------------------------------------------------------------------------------------
     # Shifts and breaks
-    def _on_roster(self, event: Timeout) -> None:
+    def _on_roster(self, event: Event) -> None:
+        self.pool.append(event)
         events = self.roster.events
         now = self.env._now
         i = self.roster_pos
@@ -355,8 +442,7 @@ class _Run:
                 self._leave(a, now, break_s if kind == BREAK else -1.0)
         self.roster_pos = i
         if i < len(events):
-            ev = Timeout(self.env, events[i][0] - now)
-            ev.callbacks.append(self._on_roster)
+            self._later(events[i][0] - now, self._on_roster, None)
 
     def _come_on(self, a: int, now: float) -> None:
         status = self.a_status[a]
@@ -392,13 +478,13 @@ class _Run:
         self.seg_on.append(self.a_on_since[a])
         self.seg_off.append(now)
         if self.a_break_s[a] >= 0.0:
-            ev = Timeout(self.env, self.a_break_s[a], (a, self.a_shift[a]))
-            ev.callbacks.append(self._on_break_over)
+            self._later(self.a_break_s[a], self._on_break_over, (a, self.a_shift[a]))
         else:
             self.a_shift[a] += 1
 
-    def _on_break_over(self, event: Timeout) -> None:
+    def _on_break_over(self, event: Event) -> None:
         a, shift = event._value
+        self.pool.append(event)
         if shift == self.a_shift[a] and self.a_status[a] == _OFF:
             self._come_on(a, self.env._now)
 
@@ -407,35 +493,43 @@ class _Run:
         stop = self.stop_s
         deadline = self.v_deadline
         for dq in self.waiting:
-            # Fix: only the head used to be checked (_abandon_expired), so a contact whose
-            # patience ran out behind a more patient one was reported still waiting.  Heads are
-            # checked during the run because that is when a contact could be taken; at the end
-            # every contact left is.
+            # During the run only queue heads are checked (a contact is only ever taken from
+            # the head); a more patient head may hide expired contacts behind it, so at the end
+            # every contact left is checked.
             for v in dq:
                 if deadline[v] <= stop:
-                    self.v_outcome[v] = ABANDONED
-                    self.v_wait[v] = deadline[v] - self.v_arrival[v]
-                else:
-                    self.v_wait[v] = stop - self.v_arrival[v]
+                    self.v_abandoned[v] = 1
         for a, status in enumerate(self.a_status):
             if status != _OFF:
                 self.seg_agent.append(a)
                 self.seg_on.append(self.a_on_since[a])
                 self.seg_off.append(stop)
+        # Outcomes and waits, from when each visit was answered or gave up.
+        n_ext = self.n_external
+        arrival = np.concatenate((self.ext_arrival, self.v_arrival[n_ext:]))
+        deadline = np.concatenate((self.ext_deadline, self.v_deadline[n_ext:]))
+        queue = np.concatenate((self.ext_queue, np.asarray(self.v_queue[n_ext:],
+                                                           dtype=np.int64)))
+        contact = np.concatenate((np.arange(n_ext, dtype=np.int64),
+                                  np.asarray(self.v_contact, dtype=np.int64)))
+        transfer_in = np.arange(arrival.size) >= n_ext
+        start = np.frombuffer(self.v_start, dtype=float).copy()
+        abandoned = np.frombuffer(self.v_abandoned, dtype=bool).copy()
+        answered = ~np.isnan(start)
+        outcome = np.full(arrival.size, WAITING, dtype=np.int8)
+        outcome[answered] = ANSWERED
+        outcome[abandoned] = ABANDONED
+        wait = np.where(answered, start, np.where(abandoned, deadline, stop)) - arrival
         sc = self.scenario
         return Records(
             queues=sc.queues, groups=sc.groups, interval_s=sc.interval_s,
             n_intervals=sc.n_intervals, stop_s=stop, seed=self.seed,
-            queue=np.asarray(self.v_queue, dtype=np.int64),
-            contact=np.asarray(self.v_contact, dtype=np.int64),
-            arrival_s=np.asarray(self.v_arrival, dtype=float),
-            outcome=np.asarray(self.v_outcome, dtype=np.int8),
-            wait_s=np.asarray(self.v_wait, dtype=float),
-            start_s=np.asarray(self.v_start, dtype=float),
-            end_s=np.asarray(self.v_end, dtype=float),
-            agent=np.asarray(self.v_agent, dtype=np.int64),
-            transfer_in=np.asarray(self.v_transfer_in, dtype=bool),
-            transferred=np.asarray(self.v_transferred, dtype=bool),
+            queue=queue, contact=contact, arrival_s=arrival, outcome=outcome, wait_s=wait,
+            start_s=start,
+            end_s=np.frombuffer(self.v_end, dtype=float).copy(),
+            agent=np.frombuffer(self.v_agent, dtype=np.int64).copy(),
+            transfer_in=transfer_in,
+            transferred=np.frombuffer(self.v_transferred, dtype=bool).copy(),
             seg_agent=np.asarray(self.seg_agent, dtype=np.int64),
             seg_on_s=np.asarray(self.seg_on, dtype=float),
             seg_off_s=np.asarray(self.seg_off, dtype=float),
