@@ -477,7 +477,9 @@ def _run_sweep(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else options.get("seed", 1)
     scenario = load_scenario(args.scenario)
     # A kill (SIGTERM) stops like Ctrl-C: finished runs are kept, the message says so.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Fix: the previous handler is put back at the end (finally below); main() called in-process
+    # (tests, scripts) left SIGTERM raising KeyboardInterrupt in the caller for good.
+    old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
     bar = None
 
     def on_start(to_run: int, reused: int) -> None:
@@ -501,6 +503,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+        if old_sigterm is not None:  # None: a handler not set from Python; leave it
+            signal.signal(signal.SIGTERM, old_sigterm)
     summary = result.summary()
     if args.json:
         _print_json({"out": str(args.out), "points": len(result.points), "reps": reps,
@@ -529,13 +533,77 @@ def _print_sweep(summary: pd.DataFrame, params: Sequence[str], reps: int) -> Non
         key = tuple(r[p] for p in params)
         table[key]["abandoned"] = _pct(r["abandon_rate"])
     view = pd.DataFrame.from_dict(table, orient="index")
-    view.index = pd.MultiIndex.from_tuples(view.index, names=[p.split(".")[-1] if
-                                                              params.count(p) else p
-                                                              for p in params]) \
+    # Fix: the short name (last part of the key path) is used only when no other varied path
+    # ends the same way; two groups' "...shifts[0].agents" were both headed "agents".
+    short = [p.split(".")[-1] for p in params]
+    view.index = pd.MultiIndex.from_tuples(view.index, names=[s if short.count(s) == 1 else p
+                                                              for s, p in zip(short, params)]) \
         if len(params) > 1 else pd.Index([k[0] for k in view.index], name=params[0])
     print("Service level per point and queue (mean over replications, ±95% CI; ok/MISS: "
           "target met on the mean), and abandonment over all queues:")
     print(view.to_string())
+
+
+# --------------------------------------------------------------------------------------------
+# peakplan review
+# --------------------------------------------------------------------------------------------
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "review", help="capacity review before a peak: verdict per volume case and an HTML "
+                       "report",
+        description="Run SCENARIO.yaml under each volume case with replications, beside the "
+                    "Erlang requirement; print a verdict per case and write a self-contained "
+                    "HTML report with what it takes to close the gap.")
+    p.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    p.add_argument("--cases", default=None, metavar="NAME=FACTOR,...",
+                   help="volume cases (default low=0.8,base=1.0,high=1.3)")
+    p.add_argument("--reps", type=int, default=20, help="replications per case (default 20)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--fix-case", default="base",
+                   help="the case whose gap is closed (default base; 'none' to skip)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="report folder (default reviews/SCENARIO-DATE-TIME, new)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.set_defaults(run=_run_review)
+
+
+def _run_review(args: argparse.Namespace) -> int:
+    import datetime as dt_
+
+    from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
+        review_tables, verdict_lines
+    from sim.scenario import load_scenario
+
+    cases = parse_cases(args.cases or DEFAULT_CASES)
+    if args.reps < 1:
+        raise InputError(f"must be at least 1, got {args.reps}", field="--reps")
+    if args.seed < 0:
+        raise InputError(f"must be a whole number >= 0, got {args.seed}", field="--seed")
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("reviews") / (
+        f"{args.scenario.stem}-{dt_.datetime.now():%Y%m%d-%H%M%S}")
+    _check_out_dir(out, force=args.force, protect=[args.scenario])
+    fix_case = None if args.fix_case.lower() == "none" else args.fix_case
+    if fix_case is not None and fix_case not in {c.name for c in cases}:
+        raise InputError(f"{fix_case!r} is not one of the cases "
+                         f"({', '.join(c.name for c in cases)})", field="--fix-case")
+    quiet = not sys.stderr.isatty()
+    review = build_review(scenario, cases=cases, reps=args.reps, seed=args.seed,
+                          fix_case=fix_case,
+                          progress=None if quiet else
+                          (lambda msg: print(f"  {msg}", file=sys.stderr)))
+    out.mkdir(parents=True, exist_ok=True)
+    write_new_file(out / "report.html",
+                   lambda t: t.write_text(render_html(review), encoding="utf-8"), force=True)
+    for name, frame in review_tables(review).items():
+        write_new_file(out / f"{name}.csv", lambda t, f=frame: f.to_csv(t, index=False),
+                       force=True)
+    print(f"Capacity review of {scenario.spec.name} ({args.reps} replications per case, "
+          f"seed {args.seed}):")
+    for line in verdict_lines(review):
+        print(line)
+    print(f"\nReport: {(out / 'report.html').resolve()}")
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_staff(sub)
     _add_simulate(sub)
     _add_sweep(sub)
+    _add_review(sub)
     return parser
 
 

@@ -69,6 +69,14 @@ class Axis:
     path: str
     values: tuple[float | int, ...]
 
+    def __post_init__(self) -> None:
+        # Fix: values mixing whole numbers and decimals ('1,1.5') were written as an int64
+        # column in some Parquet files and a double column in others, and
+        # pandas.read_parquet(OUT / "intervals") failed ("Float value 1.5 was truncated").
+        # One type per key path: all floats as soon as one value is.
+        if any(isinstance(v, float) for v in self.values):
+            object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+
 
 @dataclass(frozen=True)
 class Point:
@@ -262,6 +270,14 @@ def _done(out: Path, point: int, rep: int) -> bool:
     return (out / _PARTS[-1] / _task_name(point, rep)).exists()
 
 
+def _count_done(out: Path, points: Sequence[Point], reps: int) -> int:
+    """Finished tasks on disk.  Fix: the message after an interrupt counted progress ticks,
+    which missed tasks finished but not yet reported (a Ctrl-C between a task's last file and
+    its tick; tasks already handed to worker processes), so it named fewer runs than were kept.
+    """
+    return sum(_done(out, p.index, r) for p in points for r in range(reps))
+
+
 # --------------------------------------------------------------------------------------------
 # One task
 # --------------------------------------------------------------------------------------------
@@ -342,6 +358,10 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
         raise InputError(f"must be at least 1, got {reps}", field="--reps")
     if jobs < 1:
         raise InputError(f"must be at least 1, got {jobs}", field="--jobs")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        # Fix: a negative seed passed every check, created OUT, then ended in numpy's
+        # "expected non-negative integer" traceback inside the first task.
+        raise InputError(f"must be a whole number >= 0, got {seed!r}", field="--seed")
     out = Path(out)
     points = build_points(base, axes)
     _prepare_out(out, _fingerprint(base, axes, seed, crn), force=force)
@@ -369,9 +389,10 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
         else:
             _run_processes(args, jobs, tick)
     except KeyboardInterrupt:
-        raise SweepInterrupted("interrupted", done=reused + done, total=total) from None
+        raise SweepInterrupted("interrupted", done=_count_done(out, points, reps),
+                               total=total) from None
     except _WorkerDied as exc:
-        raise SweepInterrupted(f"a worker stopped ({exc})", done=reused + done,
+        raise SweepInterrupted(f"a worker stopped ({exc})", done=_count_done(out, points, reps),
                                total=total) from None
     _write_summaries(out, points, reps)
     return Sweep(out=out, points=points, reps=reps, seed=seed, reused=reused,
@@ -401,7 +422,10 @@ def _run_processes(args: Sequence[tuple[Any, ...]], jobs: int, tick: Callable[[]
     except BrokenProcessPool as exc:
         raise _WorkerDied(str(exc) or "a worker process died") from None
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Fix (was wait=False): tasks already handed to a worker run to the end anyway (the
+        # interpreter waits for them at exit); waiting here lets the interrupt message count
+        # them, instead of naming fewer runs than are kept.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[], None]

@@ -23,7 +23,7 @@ from scipy import stats
 from sim.records import ABANDONED, ANSWERED, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
-           "queue_occupancy", "mean_ci",
+           "queue_occupancy", "mean_ci", "transfer_matrix",
            "replication_summary", "QUEUE_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
@@ -319,3 +319,18 @@ def queue_occupancy(handled: pd.DataFrame, groups: pd.DataFrame) -> dict[str, fl
     out["all"] = float(np.average(h["occupancy"], weights=h["handle_s"])) if total > 0 \
         else float("nan")
     return out
+
+
+def transfer_matrix(records: Records) -> pd.DataFrame:
+    """Transfers between queues: one row per (``from_queue``, ``to_queue``) pair that occurred,
+    with ``transfers`` (visits that moved), from the visits that ended in a transfer and the
+    visit each one started (same contact, the next visit)."""
+    r = records
+    order = np.lexsort((r.arrival_s, r.contact))
+    contact, queue = r.contact[order], r.queue[order]
+    moved = r.transferred[order][:-1] & (contact[1:] == contact[:-1])
+    src, dst = queue[:-1][moved], queue[1:][moved]
+    names = np.asarray(r.queues, dtype=object)
+    frame = pd.DataFrame({"from_queue": names[src], "to_queue": names[dst]})
+    return (frame.groupby(["from_queue", "to_queue"], sort=True).size()
+            .rename("transfers").reset_index())

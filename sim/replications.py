@@ -8,6 +8,7 @@ handle times and patience in each replication (common random numbers).
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,9 @@ def measure(scenario: Scenario, records: Records) -> tuple[pd.DataFrame, pd.Data
 
 @dataclass(frozen=True)
 class Simulation:
-    """Per-interval results of every replication (column ``rep``), and their summaries."""
+    """Per-interval results of every replication (column ``rep``), and their summaries.
+
+    ``transfers``: per replication, the transfers between each pair of queues."""
 
     scenario: Scenario
     seed: int
@@ -70,6 +73,9 @@ class Simulation:
     queue_intervals: pd.DataFrame
     group_intervals: pd.DataFrame
     handled: pd.DataFrame
+    transfers: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["from_queue", "to_queue", "transfers",
+                                                      "rep"]))
 
     def _rep_summaries(self) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
         return [rep_summaries(self.scenario, q.drop(columns="rep"), g.drop(columns="rep"), h)
@@ -111,15 +117,18 @@ def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
     """Run ``reps`` replications; ``progress(done)`` is called after each."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
-    qs, gs, hs = [], [], []
+    qs, gs, hs, ts = [], [], [], []
     for r in range(reps):
-        qi, gi, handled = run_rep(scenario, seed=seed, rep=r)
+        records = run(scenario, rep_seed(seed, r))
+        qi, gi, handled = measure(scenario, records)
         qs.append(qi.assign(rep=r))
         gs.append(gi.assign(rep=r))
         hs.append(handled.assign(rep=r))
+        ts.append(metrics.transfer_matrix(records).assign(rep=r))
         if progress is not None:
             progress(r + 1)
     return Simulation(scenario=scenario, seed=seed, reps=reps,
                       queue_intervals=pd.concat(qs, ignore_index=True),
                       group_intervals=pd.concat(gs, ignore_index=True),
-                      handled=pd.concat(hs, ignore_index=True))
+                      handled=pd.concat(hs, ignore_index=True),
+                      transfers=pd.concat(ts, ignore_index=True))

@@ -11,6 +11,7 @@ so the simulator never meets a bad scenario.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -275,6 +276,15 @@ class Scenario:
                             for i, q in enumerate(self.queues)}
         data["start"] = self.spec.start.isoformat(timespec="minutes")
         return data
+
+    def scaled(self, factor: float) -> Scenario:
+        """The same scenario with every queue's volume multiplied by ``factor`` (a case)."""
+        if not (factor >= 0 and math.isfinite(factor)):
+            raise InputError(f"a volume factor must be a non-negative number, got {factor!r}",
+                             file=self.source)
+        contacts = self.contacts * factor
+        contacts.setflags(write=False)
+        return dataclasses.replace(self, contacts=contacts)
 
     def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
         """A new scenario with values replaced by key path (``arrivals.scale``,

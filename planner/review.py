@@ -1,0 +1,696 @@
+"""Capacity review before a sales peak: is the roster enough, where does it break, what fixes it.
+
+``build_review`` runs the scenario under each volume case (the forecast scaled: low, base,
+high) with replications and common random numbers, beside the Erlang requirement per interval
+and queue; names the intervals and queues that miss their targets; and, for the base case,
+finds the agents to add per interval and group: it starts from the Erlang gap and checks by
+simulation that the added agents bring every interval to target, adding more where it does not.
+``render_html`` turns the result into a self-contained HTML report (charts inline as SVG, no
+network needed to open it); every number in it comes from the review's tables.
+
+An interval and queue *misses* when the mean service level over the replications is below the
+queue's target; intervals with fewer than ``min_contacts`` contacts offered on average are too
+small to judge and are not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import io
+import math
+import platform
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError
+from planner.forecast import forecast_from_frame
+from planner.staffing import staffing_table
+from sim.replications import Simulation, simulate
+from sim.scenario import Scenario, scenario_from_dict
+
+__all__ = ["Case", "parse_cases", "CaseResult", "Fix", "Review", "build_review",
+           "render_html", "verdict_lines", "DEFAULT_CASES"]
+
+DEFAULT_CASES = "low=0.8,base=1.0,high=1.3"
+BAND = (0.1, 0.9)  # the band across replications drawn around the mean
+BURN_OUT = 0.9     # occupancy above this burns agents out (domain notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    """A volume case: the forecast multiplied by ``factor``."""
+
+    name: str
+    factor: float
+
+
+def parse_cases(text: str) -> list[Case]:
+    """``'low=0.8,base=1.0,high=1.3'`` -> cases (names unique, factors positive)."""
+    cases = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*=\s*([0-9.]+(?:[eE][+-]?\d+)?)\s*", part)
+        if not m:
+            raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}), got {part!r}",
+                             field="--cases")
+        factor = float(m.group(2))
+        if not (factor > 0 and math.isfinite(factor)):
+            raise InputError(f"the factor of {m.group(1)!r} must be positive", field="--cases")
+        cases.append(Case(m.group(1), factor))
+    names = [c.name for c in cases]
+    if len(set(names)) != len(names):
+        raise InputError("case names must differ", field="--cases")
+    return cases
+
+
+# --------------------------------------------------------------------------------------------
+# One case
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseResult:
+    """A case simulated and staffed.
+
+    ``intervals``: per interval and queue, ``offered`` (mean), ``service_level``, ``asa_s`` and
+    ``abandon_rate`` as mean and ``_p10``/``_p90`` across replications, ``target``, ``miss``,
+    ``required`` (Erlang agents), ``first_agents`` (agents on the floor in the groups that take
+    the queue first) and ``short`` (required - first_agents, at least 0).
+    ``staffing``: per interval, ``required`` (Erlang, summed over queues), ``rostered`` (mean
+    agents on the floor in the simulation) and ``gap`` = required - rostered.
+    ``groups``: per interval and group, ``occupancy`` mean and band, ``agents``.
+    ``summary``: per queue over the horizon (mean and ``_ci95``), ``transfers``: mean per run
+    between each pair of queues.
+    """
+
+    case: Case
+    scenario: Scenario
+    simulation: Simulation
+    erlang: pd.DataFrame
+    intervals: pd.DataFrame
+    staffing: pd.DataFrame
+    groups: pd.DataFrame
+    summary: pd.DataFrame
+    transfers: pd.DataFrame
+
+    @property
+    def misses(self) -> pd.DataFrame:
+        return self.intervals[self.intervals["miss"]]
+
+    @property
+    def clean(self) -> bool:
+        return not bool(self.intervals["miss"].any())
+
+    @property
+    def worst(self) -> pd.Series | None:
+        """The interval and queue furthest below its target, or None."""
+        m = self.misses
+        if m.empty:
+            return None
+        return m.loc[(m["service_level"] - m["target"]).idxmin()]
+
+    @property
+    def abandoned(self) -> tuple[float, float]:
+        row = self.summary.set_index("queue").loc["all"]
+        return float(row["abandoned"]), float(row["abandoned_ci95"])
+
+
+def _band(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    g = frame.groupby(keys, sort=True)[columns]
+    out = g.mean()
+    lo, hi = g.quantile(BAND[0]), g.quantile(BAND[1])
+    for c in columns:
+        out[f"{c}_p10"] = lo[c]
+        out[f"{c}_p90"] = hi[c]
+    return out.reset_index()
+
+
+def _first_shares(scenario: Scenario) -> dict[str, dict[str, float]]:
+    """queue -> {group: share}: the groups whose first preference names the queue."""
+    out: dict[str, dict[str, float]] = {q: {} for q in scenario.queues}
+    for name, g in scenario.spec.agent_groups.items():
+        best = min(g.skills.values())
+        firsts = [q for q, p in g.skills.items() if p == best]
+        for q in firsts:
+            out[q][name] = 1.0 / len(firsts)
+    return out
+
+
+def _run_case(case: Case, scenario: Scenario, *, seed: int, reps: int,
+              min_contacts: float) -> CaseResult:
+    sc = scenario.scaled(case.factor)
+    sim = simulate(sc, seed=seed, reps=reps)
+    starts = sc.interval_starts
+    forecast = forecast_from_frame(sc.forecast_frame(), source=sc.source,
+                                   interval_min=sc.spec.interval_min)
+    erlang = staffing_table(forecast, sc.queue_plans())
+    qi = sim.queue_intervals
+    intervals = _band(qi, ["interval", "queue"], ["service_level", "asa_s", "abandon_rate"])
+    counts = qi.groupby(["interval", "queue"], sort=True)[["offered", "abandoned"]].mean()
+    intervals = intervals.merge(counts.reset_index(), on=["interval", "queue"])
+    intervals.insert(1, "interval_start", starts[intervals["interval"].to_numpy()])
+    targets = {q: (sc.spec.queues[q].target.service_level or 0.0) for q in sc.queues}
+    intervals["target"] = intervals["queue"].map(targets)
+    judged = intervals["offered"] >= min_contacts
+    intervals["miss"] = judged & (intervals["service_level"] < intervals["target"])
+    gi = sim.group_intervals
+    groups = _band(gi, ["interval", "group"], ["occupancy"])
+    groups = groups.merge(gi.groupby(["interval", "group"])["agents"].mean().reset_index(),
+                          on=["interval", "group"])
+    groups.insert(1, "interval_start", starts[groups["interval"].to_numpy()])
+    # Per interval and queue: Erlang agents needed, and agents on the floor in the groups that
+    # take that queue first (a group whose first preference names several queues counts for
+    # each in equal shares): the queue's own shortage.
+    first_share = _first_shares(sc)
+    floor = gi.groupby(["interval", "group"], sort=True)["agents"].mean().unstack(fill_value=0)
+    need = erlang.assign(interval=erlang.groupby("queue").cumcount())
+    need["first_agents"] = [float(sum(floor.loc[i].get(g, 0.0) * w
+                                      for g, w in first_share[q].items()))
+                            for i, q in zip(need["interval"], need["queue"])]
+    need["short"] = (need["agents"] - need["first_agents"]).clip(lower=0.0)
+    intervals = intervals.merge(need[["interval", "queue", "agents", "first_agents",
+                                      "short"]].rename(columns={"agents": "required"}),
+                                on=["interval", "queue"])
+    required = erlang.groupby("interval_start", sort=True)["agents"].sum().to_numpy()
+    rostered = gi.groupby("interval", sort=True)["agents"].sum().to_numpy() / reps
+    staffing = pd.DataFrame({"interval": np.arange(sc.n_intervals), "interval_start": starts,
+                             "required": required, "rostered": rostered,
+                             "gap": required - rostered})
+    t = sim.transfers
+    transfers = (t.groupby(["from_queue", "to_queue"])["transfers"].sum() / reps
+                 ).rename("transfers").reset_index() if not t.empty else t
+    return CaseResult(case=case, scenario=sc, simulation=sim, erlang=erlang,
+                      intervals=intervals, staffing=staffing, groups=groups,
+                      summary=sim.queue_summary(), transfers=transfers)
+
+
+# --------------------------------------------------------------------------------------------
+# Closing the gap
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fix:
+    """Agents to add (``extra``: interval, interval_start, group, queue, agents) and the
+    simulated result of the roster with them; ``closed`` when every interval meets target."""
+
+    extra: pd.DataFrame
+    result: CaseResult
+    rounds: int
+    closed: bool
+
+
+def _primary_group(scenario: Scenario, queue: str) -> str:
+    """The group that takes ``queue`` first (best preference; most agents on a tie)."""
+    groups = scenario.spec.agent_groups
+    able = [(g.skills[queue], -sum(s.agents for s in g.shifts), name)
+            for name, g in groups.items() if queue in g.skills]
+    return min(able)[2]
+
+
+def _clock(minutes: float) -> str:
+    minutes = int(round(minutes)) % (24 * 60) if minutes < 24 * 60 else 24 * 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _with_extra(scenario: Scenario, extra: dict[tuple[int, str], int]) -> Scenario:
+    """The scenario with ``extra[(interval, group)]`` agents added for that interval, as
+    interval-long shifts of the group (repeated daily like every shift)."""
+    data = scenario.to_dict()
+    data["arrivals"] = {q: [float(x) for x in scenario.contacts[i]]
+                        for i, q in enumerate(scenario.queues)}
+    by_clock: dict[tuple[int, str], int] = {}
+    start0 = scenario.spec.start
+    day_min = start0.hour * 60 + start0.minute
+    for (i, group), n in extra.items():
+        if n <= 0:
+            continue
+        clock = int(day_min + i * scenario.spec.interval_min) % (24 * 60)
+        by_clock[(clock, group)] = max(by_clock.get((clock, group), 0), n)
+    for (clock, group), n in sorted(by_clock.items()):
+        shifts = data["agent_groups"][group].setdefault("shifts", [])
+        shifts.append({"start": _clock(clock),
+                       "end": _clock(clock + scenario.spec.interval_min), "agents": int(n)})
+    return scenario_from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
+
+
+def _close_gap(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
+               max_rounds: int, progress: Callable[[str], None] | None) -> Fix:
+    sc = base.scenario
+    extra: dict[tuple[int, str], int] = {}
+    # Round 0: the Erlang shortage of each queue that misses (agents it needs minus those on
+    # the floor in the groups that take it first), at least one, to the queue's first group.
+    for _, m in base.misses.iterrows():
+        i, q = int(m["interval"]), str(m["queue"])
+        g = _primary_group(sc, q)
+        extra[(i, g)] = extra.get((i, g), 0) + max(1, math.ceil(m["short"]))
+    result = base
+    rounds = 0
+    while True:
+        rounds += 1
+        fixed = _with_extra(sc, extra)
+        result = _run_case(Case(f"{base.case.name}+fix", 1.0), fixed, seed=seed, reps=reps,
+                           min_contacts=min_contacts)
+        if progress is not None:
+            progress(f"closing the gap: round {rounds}, {sum(extra.values())} agent-intervals "
+                     f"added, {int(result.intervals['miss'].sum())} misses left")
+        if result.clean or rounds >= max_rounds:
+            break
+        # Still short: a quarter more (at least one) where an interval still misses.
+        for i, misses in result.misses.groupby("interval"):
+            for q in misses["queue"]:
+                g = _primary_group(sc, q)
+                now = extra.get((i, g), 0)
+                extra[(i, g)] = now + max(1, math.ceil(0.25 * now))
+    starts = sc.interval_starts
+    rows = [{"interval": i, "interval_start": starts[i], "group": g, "agents": n}
+            for (i, g), n in sorted(extra.items()) if n > 0]
+    table = pd.DataFrame(rows, columns=["interval", "interval_start", "group", "agents"])
+    return Fix(extra=table, result=result, rounds=rounds, closed=result.clean)
+
+
+# --------------------------------------------------------------------------------------------
+# The review
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Review:
+    scenario: Scenario
+    seed: int
+    reps: int
+    cases: list[CaseResult]
+    fix: Fix | None
+    fix_case: str | None
+    min_contacts: float
+    created: str
+    versions: dict[str, str]
+    scenario_text: str
+
+    def case(self, name: str) -> CaseResult:
+        return next(c for c in self.cases if c.case.name == name)
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("peakplan", "numpy", "pandas", "scipy", "simpy", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, reps: int = 20,
+                 seed: int = 1, fix_case: str | None = "base", min_contacts: float = 5.0,
+                 max_rounds: int = 8, progress: Callable[[str], None] | None = None
+                 ) -> Review:
+    """Run every case and, for ``fix_case`` (if it misses anywhere), close the gap."""
+    if reps < 1:
+        raise InputError(f"must be at least 1, got {reps}", field="--reps")
+    cases = list(cases) if cases is not None else parse_cases(DEFAULT_CASES)
+    results = []
+    for c in cases:
+        if progress is not None:
+            progress(f"case {c.name} (volume x{c.factor:g}): {reps} replications")
+        results.append(_run_case(c, scenario, seed=seed, reps=reps,
+                                 min_contacts=min_contacts))
+    fix = None
+    chosen = next((r for r in results if r.case.name == fix_case), None)
+    if chosen is None and fix_case is not None and results:
+        chosen = min(results, key=lambda r: abs(r.case.factor - 1.0))
+    if chosen is not None and not chosen.clean:
+        fix = _close_gap(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
+                         max_rounds=max_rounds, progress=progress)
+    text = ""
+    source = Path(scenario.source)
+    if source.is_file():
+        text = source.read_text(encoding="utf-8")
+    return Review(scenario=scenario, seed=seed, reps=reps, cases=results, fix=fix,
+                  fix_case=chosen.case.name if chosen is not None else None,
+                  min_contacts=min_contacts,
+                  created=dt.datetime.now().isoformat(timespec="seconds"),
+                  versions=_versions(), scenario_text=text)
+
+
+def verdict_lines(review: Review) -> list[str]:
+    """The short verdict for the terminal, one block per case."""
+    lines = []
+    for r in review.cases:
+        ab, ab_ci = r.abandoned
+        head = f"{r.case.name} (volume x{r.case.factor:g}): "
+        if r.clean:
+            lines.append(head + f"every interval meets its target; expected abandoned "
+                                f"{ab:,.0f} ±{ab_ci:,.0f} contacts")
+            continue
+        m = r.misses
+        w = r.worst
+        lines.append(head + f"{len(m)} interval x queue miss their target "
+                            f"({m['interval'].nunique()} intervals); expected abandoned "
+                            f"{ab:,.0f} ±{ab_ci:,.0f} contacts")
+        lines.append(f"  worst: {w['interval_start']:%m-%d %H:%M} {w['queue']} at "
+                     f"{100 * w['service_level']:.0f}% (target {100 * w['target']:.0f}%); "
+                     f"agents short there (Erlang): {w['short']:.0f}")
+        spans = _spans(m)
+        lines.append("  misses: " + "; ".join(spans[:8]) + (" ..." if len(spans) > 8 else ""))
+    if review.fix is not None:
+        f = review.fix
+        added = int(f.extra["agents"].sum()) if not f.extra.empty else 0
+        state = "closes every gap" if f.closed else \
+            f"leaves {int(f.result.intervals['miss'].sum())} misses after {f.rounds} rounds"
+        lines.append(f"fix for {review.fix_case}: {added} agent-intervals added "
+                     f"({added * review.scenario.spec.interval_min / 60:,.1f} agent-hours) "
+                     f"{state}")
+    return lines
+
+
+def _spans(misses: pd.DataFrame) -> list[str]:
+    """Runs of consecutive missed intervals per queue: 'aftersales 00:00-00:30'."""
+    out = []
+    for q, m in misses.sort_values("interval").groupby("queue", sort=True):
+        idx = m["interval"].to_numpy()
+        starts = m["interval_start"].to_list()
+        first = 0
+        for k in range(1, len(idx) + 1):
+            if k == len(idx) or idx[k] != idx[k - 1] + 1:
+                out.append(f"{q} {starts[first]:%H:%M}" +
+                           (f"-{starts[k - 1]:%H:%M}" if k - 1 > first else ""))
+                first = k
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The HTML report
+# --------------------------------------------------------------------------------------------
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _figure(rows: int, cols: int, *, width: float = 11.0, height: float = 2.4) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 8, "svg.fonttype": "none"})
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height * rows), squeeze=False,
+                             sharex=True)
+    return fig, axes
+
+
+def _time_axis(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.grid(alpha=0.3)
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]] | None = None,
+           *, cls: str = "") -> str:
+    formats = formats or {}
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            v = row[c]
+            text = formats[c](v) if c in formats else (
+                f"{v:%Y-%m-%d %H:%M}" if isinstance(v, pd.Timestamp) else str(v))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>' + "".join(body)
+            + "</tbody></table>")
+
+
+def pct(x: Any) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def sec(x: Any) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.1f} s"
+
+
+def num(x: Any) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:,.0f}"
+
+
+def _forecast_chart(review: Review) -> str:
+    sc = review.scenario
+    fig, axes = _figure(1, 1, height=2.8)
+    ax = axes[0][0]
+    styles = ["-", "--", "-.", ":"]
+    for i, q in enumerate(sc.queues):
+        ax.plot(sc.interval_starts, sc.contacts[i], label=q, ls=styles[i % len(styles)])
+    ax.set_ylabel(f"contacts per {sc.spec.interval_min:g} min")
+    ax.legend(ncol=len(sc.queues), loc="upper right")
+    _time_axis(ax)
+    return _svg(fig)
+
+
+def _staffing_chart(review: Review) -> str:
+    fig, axes = _figure(1, 1, height=3.0)
+    ax = axes[0][0]
+    for r in review.cases:
+        ax.plot(r.staffing["interval_start"], r.staffing["required"],
+                label=f"required, {r.case.name} (Erlang)")
+    base = review.cases[0].staffing
+    ax.plot(base["interval_start"], base["rostered"], color="black", lw=2,
+            label="rostered (on the floor)")
+    ax.set_ylabel("agents")
+    ax.legend(loc="upper right", fontsize=7)
+    _time_axis(ax)
+    return _svg(fig)
+
+
+def _queue_chart(result: CaseResult, column: str, *, label: str, target: bool,
+                 scale: float = 1.0) -> str:
+    queues = list(result.scenario.queues)
+    fig, axes = _figure(1, len(queues), height=2.4)
+    for ax, q in zip(axes[0], queues):
+        f = result.intervals[result.intervals["queue"] == q]
+        x = f["interval_start"]
+        ax.fill_between(x, scale * f[f"{column}_p10"], scale * f[f"{column}_p90"], alpha=0.25,
+                        label="10th-90th percentile")
+        ax.plot(x, scale * f[column], label="mean")
+        if target:
+            ax.axhline(scale * f["target"].iloc[0], color="red", ls="--", lw=1, label="target")
+        miss = f[f["miss"]]
+        if target and not miss.empty:
+            ax.scatter(miss["interval_start"], scale * miss[column], color="red", s=8,
+                       zorder=3, label="misses")
+        ax.set_title(q)
+        _time_axis(ax)
+    axes[0][0].set_ylabel(label)
+    axes[0][0].legend(fontsize=6, loc="lower left")
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def _occupancy_chart(result: CaseResult) -> str:
+    fig, axes = _figure(1, 1, height=2.8)
+    ax = axes[0][0]
+    for g, f in result.groups.groupby("group"):
+        ax.plot(f["interval_start"], 100 * f["occupancy"], label=g)
+    ax.axhline(100 * BURN_OUT, color="red", ls="--", lw=1, label="burn-out risk (90%)")
+    ax.set_ylabel("occupancy %")
+    ax.set_ylim(0, 105)
+    ax.legend(ncol=4, fontsize=7, loc="lower right")
+    _time_axis(ax)
+    return _svg(fig)
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#222;
+max-width:1200px}
+h1{font-size:22px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
+h3{font-size:15px} table{border-collapse:collapse;font-size:12px;margin:8px 0}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right} th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left} .clean{color:#17752b;font-weight:bold}
+.short{color:#b3261e;font-weight:bold} .note{color:#555;font-size:12px}
+pre{background:#f7f7f7;padding:8px;font-size:11px;overflow-x:auto}
+svg{max-width:100%;height:auto}
+"""
+
+
+def render_html(review: Review) -> str:
+    """The report as one self-contained HTML page."""
+    sc = review.scenario
+    spec = sc.spec
+    parts: list[str] = []
+    add = parts.append
+    add(f"<h1>Capacity review: {html.escape(spec.name)}</h1>")
+    add(f'<p class="note">{sc.n_intervals} intervals of {spec.interval_min:g} min from '
+        f"{spec.start:%Y-%m-%d %H:%M}; {review.reps} replications per case, seed "
+        f"{review.seed}; made {html.escape(review.created)}.</p>")
+
+    # Verdict
+    add("<h2>Verdict</h2>")
+    rows = []
+    for r in review.cases:
+        ab, ab_ci = r.abandoned
+        w = r.worst
+        rows.append({"case": f"{r.case.name} (x{r.case.factor:g})",
+                     "verdict": "meets every target" if r.clean else "short",
+                     "misses (interval x queue)": len(r.misses),
+                     "worst interval": "-" if w is None else
+                     f"{w['interval_start']:%H:%M} {w['queue']} "
+                     f"{100 * w['service_level']:.0f}% < {100 * w['target']:.0f}%",
+                     "agents short at worst (Erlang)": "-" if w is None else num(w["short"]),
+                     "abandoned (mean ±95% CI)": f"{ab:,.0f} ±{ab_ci:,.0f}"})
+    add(_table(pd.DataFrame(rows), cls="verdict"))
+    for line in verdict_lines(review):
+        add(f'<p class="note">{html.escape(line)}</p>')
+
+    # Forecast
+    add("<h2>Forecast</h2>")
+    add(_forecast_chart(review))
+    totals = pd.DataFrame({"interval_start": sc.interval_starts,
+                           "contacts": sc.contacts.sum(axis=0)})
+    peaks = totals.nlargest(3, "contacts").sort_values("interval_start")
+    per_queue = {q: sc.contacts[i] for i, q in enumerate(sc.queues)}
+    peaks = peaks.assign(**{q: [per_queue[q][i] for i in peaks.index] for q in sc.queues})
+    add("<h3>Peak intervals (base volume)</h3>")
+    add(_table(peaks, {c: num for c in ["contacts", *sc.queues]}, cls="peaks"))
+
+    # Required vs rostered
+    add("<h2>Required (Erlang) against rostered agents</h2>")
+    add('<p class="note">Required: the Erlang agents of every queue added up (dedicated '
+        "per-queue teams; a multi-skilled team needs at most that). Rostered: the mean number "
+        "on the floor in the simulation, breaks taken out.</p>")
+    add(_staffing_chart(review))
+    wide = review.cases[0].staffing[["interval_start", "rostered"]].copy()
+    for r in review.cases:
+        wide[f"required {r.case.name}"] = r.staffing["required"].to_numpy()
+        wide[f"gap {r.case.name}"] = r.staffing["gap"].to_numpy()
+    add("<details><summary>Table per interval</summary>")
+    add(_table(wide, {c: (lambda v: f"{v:.1f}") for c in wide.columns if c !=
+                      "interval_start"}, cls="staffing"))
+    add("</details>")
+
+    # Simulated service per case
+    for r in review.cases:
+        add(f"<h2>Simulated service: {html.escape(r.case.name)} (volume x{r.case.factor:g})"
+            "</h2>")
+        add(_queue_chart(r, "service_level", label="service level %", target=True,
+                         scale=100))
+        add(_queue_chart(r, "asa_s", label="ASA (s)", target=False))
+        add(_queue_chart(r, "abandon_rate", label="abandoned %", target=False, scale=100))
+        s = r.summary[["queue", "offered", "service_level", "service_level_ci95", "asa_s",
+                       "abandon_rate", "abandoned", "occupancy"]]
+        add(_table(s, {"offered": num, "service_level": pct, "service_level_ci95": pct,
+                       "asa_s": sec, "abandon_rate": pct, "abandoned": num,
+                       "occupancy": pct}, cls=f"summary summary-{r.case.name}"))
+        if not r.misses.empty:
+            m = r.misses[["interval_start", "queue", "offered", "service_level", "target",
+                          "abandon_rate"]]
+            add("<details><summary>Intervals that miss their target</summary>")
+            add(_table(m, {"offered": num, "service_level": pct, "target": pct,
+                           "abandon_rate": pct}, cls=f"misses misses-{r.case.name}"))
+            add("</details>")
+
+    # Occupancy
+    base = next((r for r in review.cases if r.case.name == review.fix_case), review.cases[0])
+    add(f"<h2>Occupancy per agent group ({html.escape(base.case.name)})</h2>")
+    add(_occupancy_chart(base))
+    occ = base.simulation.group_summary()[["group", "occupancy", "occupancy_ci95",
+                                           "slot_occupancy"]]
+    add(_table(occ, {"occupancy": pct, "occupancy_ci95": pct, "slot_occupancy": pct},
+               cls="occupancy"))
+    hot = base.groups[base.groups["occupancy"] > BURN_OUT]
+    if not hot.empty:
+        add(f'<p class="short">Above {100 * BURN_OUT:.0f}% (burn-out risk): ' +
+            html.escape(", ".join(f"{g} ({len(f)} intervals)"
+                                  for g, f in hot.groupby("group"))) + "</p>")
+
+    # Transfers
+    add(f"<h2>Transfers between queues ({html.escape(base.case.name)})</h2>")
+    if base.transfers.empty:
+        add("<p>No transfers.</p>")
+    else:
+        add(_table(base.transfers, {"transfers": lambda v: f"{v:,.1f}"}, cls="transfers"))
+        add('<p class="note">Mean per run of the horizon.</p>')
+
+    # Fix
+    add("<h2>What closes the gap</h2>")
+    if review.fix is None:
+        add('<p class="clean">Nothing to close: the base case meets every target.</p>')
+    else:
+        f = review.fix
+        added = int(f.extra["agents"].sum())
+        add(f"<p>Starting from the Erlang gap and checking by simulation ({f.rounds} "
+            f"round{'s' if f.rounds > 1 else ''}, {review.reps} replications each, same "
+            f"seeds): <b>{added} agent-intervals</b> "
+            f"({added * spec.interval_min / 60:,.1f} agent-hours) added to the "
+            f"{html.escape(review.fix_case or '')} case "
+            + ("<span class='clean'>bring every interval to target</span>." if f.closed else
+               f"<span class='short'>still leave {len(f.result.misses)} misses</span>.")
+            + "</p>")
+        pivot = f.extra.pivot_table(index="interval_start", columns="group", values="agents",
+                                    aggfunc="sum", fill_value=0).reset_index()
+        add(_table(pivot, {c: num for c in pivot.columns if c != "interval_start"},
+                   cls="extra"))
+        add("<h3>Simulated result of the fixed roster</h3>")
+        add(_queue_chart(f.result, "service_level", label="service level %", target=True,
+                         scale=100))
+        s = f.result.summary[["queue", "offered", "service_level", "service_level_ci95",
+                              "asa_s", "abandon_rate", "occupancy"]]
+        add(_table(s, {"offered": num, "service_level": pct, "service_level_ci95": pct,
+                       "asa_s": sec, "abandon_rate": pct, "occupancy": pct},
+                   cls="summary summary-fix"))
+
+    # Assumptions
+    add("<h2>Assumptions and reproduction</h2>")
+    digest = hashlib.sha256(review.scenario_text.encode()).hexdigest()[:16] \
+        if review.scenario_text else "-"
+    facts = pd.DataFrame({"": ["scenario file", "scenario sha256", "cases", "replications",
+                               "seed", "misses counted from",
+                               *[f"version {k}" for k in review.versions]],
+                          "value": [sc.source, digest,
+                                    ", ".join(f"{r.case.name}=x{r.case.factor:g}"
+                                              for r in review.cases),
+                                    str(review.reps), str(review.seed),
+                                    f"{review.min_contacts:g} contacts offered per interval",
+                                    *review.versions.values()]})
+    add(_table(facts, cls="assumptions"))
+    cmd = (f"peakplan review {sc.source} --cases "
+           + ",".join(f"{r.case.name}={r.case.factor:g}" for r in review.cases)
+           + f" --reps {review.reps} --seed {review.seed}")
+    add(f"<p>Reproduce with: <code>{html.escape(cmd)}</code></p>")
+    add("<p class='note'>Model: per-interval Erlang C/A for the requirement (SIPP: it misjudges "
+        "intervals where the rate jumps); the simulator plays every contact with skills, "
+        "routing, transfers, chat concurrency, abandonment, shifts and breaks. A miss is a mean "
+        "service level below target over the replications.</p>")
+    if review.scenario_text:
+        add("<details><summary>Scenario file</summary><pre>"
+            f"{html.escape(review.scenario_text)}</pre></details>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>Capacity review: {html.escape(spec.name)}</title>"
+            f"<style>{_CSS}</style></head><body>" + "\n".join(parts) + "</body></html>")
+
+
+def review_tables(review: Review) -> dict[str, pd.DataFrame]:
+    """The review's tables, for CSV export beside the report."""
+    tables: dict[str, pd.DataFrame] = {}
+    for r in review.cases:
+        tables[f"{r.case.name}_intervals"] = r.intervals
+        tables[f"{r.case.name}_staffing"] = r.staffing
+        tables[f"{r.case.name}_summary"] = r.summary
+    if review.fix is not None:
+        tables["fix_extra_agents"] = review.fix.extra
+        tables["fix_intervals"] = review.fix.result.intervals
+        tables["fix_summary"] = review.fix.result.summary
+    return tables
+
