@@ -477,8 +477,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else options.get("seed", 1)
     scenario = load_scenario(args.scenario)
     # A kill (SIGTERM) stops like Ctrl-C: finished runs are kept, the message says so.
-    # Fix: the previous handler is put back at the end (finally below); main() called in-process
-    # (tests, scripts) left SIGTERM raising KeyboardInterrupt in the caller for good.
+    # The previous handler is put back at the end (finally below), so that main() called
+    # in-process (tests, scripts) leaves the caller's SIGTERM handling as it was.
     old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
     bar = None
 
@@ -533,8 +533,8 @@ def _print_sweep(summary: pd.DataFrame, params: Sequence[str], reps: int) -> Non
         key = tuple(r[p] for p in params)
         table[key]["abandoned"] = _pct(r["abandon_rate"])
     view = pd.DataFrame.from_dict(table, orient="index")
-    # Fix: the short name (last part of the key path) is used only when no other varied path
-    # ends the same way; two groups' "...shifts[0].agents" were both headed "agents".
+    # The short name (last part of the key path) only when no other varied path ends the same
+    # way: two groups' "...shifts[0].agents" must not both be headed "agents".
     short = [p.split(".")[-1] for p in params]
     view.index = pd.MultiIndex.from_tuples(view.index, names=[s if short.count(s) == 1 else p
                                                               for s, p in zip(short, params)]) \

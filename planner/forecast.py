@@ -124,7 +124,7 @@ def forecast_from_frame(raw: pd.DataFrame, *, source: str = "forecast",
     aht_s = pd.Series(np.nan, index=raw.index)
     if "aht_s" in raw.columns:
         # A blank cell means: use the queue's default handle time.  In a frame of numbers a
-        # blank is NaN/None (whose str() is "nan"/"None", which used to be rejected).
+        # blank is NaN/None (whose str() is "nan"/"None": not to be parsed as a number).
         given = raw["aht_s"].notna() & (raw["aht_s"].astype(str).str.strip() != "")
         aht_s[given] = _numbers(raw.loc[given, "aht_s"], field="aht_s", positive=True,
                                 source=source, lines=lines)

@@ -70,10 +70,9 @@ class Axis:
     values: tuple[float | int, ...]
 
     def __post_init__(self) -> None:
-        # Fix: values mixing whole numbers and decimals ('1,1.5') were written as an int64
-        # column in some Parquet files and a double column in others, and
-        # pandas.read_parquet(OUT / "intervals") failed ("Float value 1.5 was truncated").
-        # One type per key path: all floats as soon as one value is.
+        # One type per key path, all floats as soon as one value is: '1,1.5' would otherwise
+        # be an int64 column in some Parquet files and a double in others, which
+        # pandas.read_parquet(OUT / "intervals") refuses to combine.
         if any(isinstance(v, float) for v in self.values):
             object.__setattr__(self, "values", tuple(float(v) for v in self.values))
 
@@ -271,10 +270,9 @@ def _done(out: Path, point: int, rep: int) -> bool:
 
 
 def _count_done(out: Path, points: Sequence[Point], reps: int) -> int:
-    """Finished tasks on disk.  Fix: the message after an interrupt counted progress ticks,
-    which missed tasks finished but not yet reported (a Ctrl-C between a task's last file and
-    its tick; tasks already handed to worker processes), so it named fewer runs than were kept.
-    """
+    """Finished tasks on disk: the truth after an interrupt, unlike progress ticks, which miss
+    tasks finished but not yet reported (a Ctrl-C between a task's last file and its tick;
+    tasks already handed to worker processes)."""
     return sum(_done(out, p.index, r) for p in points for r in range(reps))
 
 
@@ -359,8 +357,7 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
     if jobs < 1:
         raise InputError(f"must be at least 1, got {jobs}", field="--jobs")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        # Fix: a negative seed passed every check, created OUT, then ended in numpy's
-        # "expected non-negative integer" traceback inside the first task.
+        # Checked here, before OUT is created: numpy rejects it only inside the first task.
         raise InputError(f"must be a whole number >= 0, got {seed!r}", field="--seed")
     out = Path(out)
     points = build_points(base, axes)

@@ -79,9 +79,8 @@ class _Run:
         self.transfer_to = routing.transfer_to
         qspecs = [spec.queues[q] for q in scenario.queues]
         self.wrap_s = [qs.wrap_up_s for qs in qspecs]
-        # Fix: calls used to take one chat slot, so a chat-capable agent (a team lead with
-        # chat_concurrency 3) could hold three phone calls at once.  A call now needs an agent
-        # holding nothing and fills all its slots.
+        # A call needs an agent holding nothing and fills all its slots: a chat-capable agent
+        # (a team lead with chat_concurrency 3) must not hold three phone calls at once.
         self.q_voice = [qs.channel == "voice" for qs in qspecs]
 
         # External arrivals, in time order; visit id = position.

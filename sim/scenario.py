@@ -46,8 +46,8 @@ def clock_to_min(text: str) -> int:
 
 
 def _clock_field(v: str) -> str:
-    """Field validator for clock times.  Fix: pydantic's error (planner.files.validate) already
-    appends ", got '25:00'", which clock_to_min's own message repeated."""
+    """Field validator for clock times; the value itself is not repeated in the message, as
+    planner.files.validate appends ", got '25:00'"."""
     try:
         clock_to_min(v)
     except ValueError:
@@ -173,8 +173,8 @@ class ArrivalsSpec(BaseModel):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: float | dict[str, float]) -> float | dict[str, float]:
-        # A single bad number is appended to the message by planner.files.validate (fix: it
-        # used to read "got -1.0, got -1"); in a per-queue mapping, name the queue and value.
+        # A single bad number is appended to the message by planner.files.validate; in a
+        # per-queue mapping, name the queue and the value here.
         if not isinstance(v, dict):
             if not (v >= 0 and math.isfinite(v)):
                 raise ValueError("scale must be a non-negative number")
@@ -360,7 +360,7 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.is_file():
-            # Fix: read_forecast names only the CSV; say which scenario and key point to it.
+            # read_forecast would name only the CSV: say which scenario and key point to it.
             raise InputError(f"forecast file not found: {path}", file=source,
                              field="arrivals.file")
         fc = read_forecast(path, interval_min=spec.interval_min)
