@@ -321,6 +321,12 @@ def _check_out_dir(path: Path, *, force: bool, protect: Sequence[Path]) -> None:
     if path.is_dir() and any(path.iterdir()) and not force:
         raise InputError("is not empty; choose a new folder or add --force to write into it",
                          file=path, field="--out")
+    # Made now, before the work, so that a folder that cannot be made fails at once.
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot be created ({exc.strerror or exc})", file=path,
+                         field="--out") from None
 
 
 def _summary_json(sim: Any) -> dict[str, Any]:

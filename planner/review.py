@@ -33,7 +33,7 @@ import pandas as pd
 from planner.errors import InputError
 from planner.forecast import forecast_from_frame
 from planner.staffing import staffing_table
-from sim.replications import Simulation, simulate
+from sim.replications import Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
 
 __all__ = ["Case", "parse_cases", "CaseResult", "Fix", "Review", "build_review",
@@ -42,6 +42,8 @@ __all__ = ["Case", "parse_cases", "CaseResult", "Fix", "Review", "build_review",
 DEFAULT_CASES = "low=0.8,base=1.0,high=1.3"
 BAND = (0.1, 0.9)  # the band across replications drawn around the mean
 BURN_OUT = 0.9     # occupancy above this burns agents out (domain notes)
+MAX_FACTOR = 100.0  # a volume case beyond 100x the forecast is a typo, not a what-if
+RESERVED_CASES = {"fix", "fixed"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,13 +61,21 @@ def parse_cases(text: str) -> list[Case]:
     """``'low=0.8,base=1.0,high=1.3'`` -> cases (names unique, factors positive)."""
     cases = []
     for part in text.split(","):
-        m = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*=\s*([0-9.]+(?:[eE][+-]?\d+)?)\s*", part)
+        m = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*=\s*(\S+)\s*", part)
         if not m:
             raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}), got {part!r}",
                              field="--cases")
-        factor = float(m.group(2))
-        if not (factor > 0 and math.isfinite(factor)):
-            raise InputError(f"the factor of {m.group(1)!r} must be positive", field="--cases")
+        try:
+            factor = float(m.group(2))
+        except ValueError:
+            raise InputError(f"the factor of {m.group(1)!r} is not a number: "
+                             f"{m.group(2)!r}", field="--cases") from None
+        if not (0 < factor <= MAX_FACTOR):
+            raise InputError(f"the factor of {m.group(1)!r} must be above 0 and at most "
+                             f"{MAX_FACTOR:g}, got {m.group(2)}", field="--cases")
+        if m.group(1) in RESERVED_CASES:
+            raise InputError(f"{m.group(1)!r} names the fixed roster's tables; choose another "
+                             "case name", field="--cases")
         cases.append(Case(m.group(1), factor))
     names = [c.name for c in cases]
     if len(set(names)) != len(names):
@@ -81,9 +91,11 @@ class CaseResult:
     """A case simulated and staffed.
 
     ``intervals``: per interval and queue, ``offered`` (mean), ``service_level``, ``asa_s`` and
-    ``abandon_rate`` as mean and ``_p10``/``_p90`` across replications, ``target``, ``miss``,
-    ``required`` (Erlang agents), ``first_agents`` (agents on the floor in the groups that take
-    the queue first) and ``short`` (required - first_agents, at least 0).
+    ``abandon_rate`` as mean and ``_p10``/``_p90`` across replications, ``target`` (service
+    level), ``miss`` (any of the queue's targets missed, after warm-up, judged intervals only),
+    ``deficit``, ``required`` (Erlang agents), ``first_agents`` (agents on the floor in the
+    groups that take the queue at its best preference) and ``short`` (required -
+    first_agents, at least 0).
     ``staffing``: per interval, ``required`` (Erlang, summed over queues), ``rostered`` (mean
     agents on the floor in the simulation) and ``gap`` = required - rostered.
     ``groups``: per interval and group, ``occupancy`` mean and band, ``agents``.
@@ -111,11 +123,11 @@ class CaseResult:
 
     @property
     def worst(self) -> pd.Series | None:
-        """The interval and queue furthest below its target, or None."""
+        """The interval and queue furthest from its targets (relative deficit), or None."""
         m = self.misses
         if m.empty:
             return None
-        return m.loc[(m["service_level"] - m["target"]).idxmin()]
+        return m.loc[m["deficit"].idxmax()]
 
     @property
     def abandoned(self) -> tuple[float, float]:
@@ -133,14 +145,38 @@ def _band(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFr
     return out.reset_index()
 
 
-def _first_shares(scenario: Scenario) -> dict[str, dict[str, float]]:
-    """queue -> {group: share}: the groups whose first preference names the queue."""
+def _judge(intervals: pd.DataFrame, scenario: Scenario, judged: pd.Series) -> pd.DataFrame:
+    """Add ``target`` (the service-level target, NaN if none), ``deficit`` (how far the worst
+    of the queue's targets is missed, relative to the target: 0.25 = a quarter short) and
+    ``miss`` (a judged interval with a deficit) to per-interval, per-queue results."""
+    out = intervals.copy()
+    spec = scenario.spec
+    tq = {q: spec.queues[q].target for q in scenario.queues}
+    sl = out["queue"].map({q: t.service_level for q, t in tq.items()}).astype(float)
+    asa = out["queue"].map({q: t.max_asa_s for q, t in tq.items()}).astype(float)
+    ab = out["queue"].map({q: t.max_abandon for q, t in tq.items()}).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parts = [(sl - out["service_level"]) / sl, (out["asa_s"] - asa) / asa,
+                 (out["abandon_rate"] - ab) / ab]
+    deficit = pd.concat(parts, axis=1).max(axis=1, skipna=True).fillna(-np.inf)
+    out["target"] = sl
+    out["deficit"] = deficit.clip(lower=0.0)
+    out["miss"] = judged & (deficit > 0)
+    return out
+
+
+def _able_shares(scenario: Scenario) -> dict[str, dict[str, float]]:
+    """queue -> {group: share}: the groups that take the queue at the best preference any
+    group has for it (as Erlang staffing assumes, Scenario.queue_plans); a group that is such
+    a group for several queues counts for each in equal shares."""
+    best = {q: min((g.skills[q] for g in scenario.spec.agent_groups.values()
+                    if q in g.skills), default=None) for q in scenario.queues}
+    takes: dict[str, list[str]] = {name: [q for q, p in g.skills.items() if best[q] == p]
+                                   for name, g in scenario.spec.agent_groups.items()}
     out: dict[str, dict[str, float]] = {q: {} for q in scenario.queues}
-    for name, g in scenario.spec.agent_groups.items():
-        best = min(g.skills.values())
-        firsts = [q for q, p in g.skills.items() if p == best]
-        for q in firsts:
-            out[q][name] = 1.0 / len(firsts)
+    for name, queues in takes.items():
+        for q in queues:
+            out[q][name] = 1.0 / len(queues)
     return out
 
 
@@ -157,19 +193,17 @@ def _run_case(case: Case, scenario: Scenario, *, seed: int, reps: int,
     counts = qi.groupby(["interval", "queue"], sort=True)[["offered", "abandoned"]].mean()
     intervals = intervals.merge(counts.reset_index(), on=["interval", "queue"])
     intervals.insert(1, "interval_start", starts[intervals["interval"].to_numpy()])
-    targets = {q: (sc.spec.queues[q].target.service_level or 0.0) for q in sc.queues}
-    intervals["target"] = intervals["queue"].map(targets)
-    judged = intervals["offered"] >= min_contacts
-    intervals["miss"] = judged & (intervals["service_level"] < intervals["target"])
+    judged = (intervals["offered"] >= min_contacts) & (intervals["interval"] >=
+                                                        first_interval(sc))
+    intervals = _judge(intervals, sc, judged)
     gi = sim.group_intervals
     groups = _band(gi, ["interval", "group"], ["occupancy"])
     groups = groups.merge(gi.groupby(["interval", "group"])["agents"].mean().reset_index(),
                           on=["interval", "group"])
     groups.insert(1, "interval_start", starts[groups["interval"].to_numpy()])
     # Per interval and queue: Erlang agents needed, and agents on the floor in the groups that
-    # take that queue first (a group whose first preference names several queues counts for
-    # each in equal shares): the queue's own shortage.
-    first_share = _first_shares(sc)
+    # take that queue at its best preference: the queue's own shortage.
+    first_share = _able_shares(sc)
     floor = gi.groupby(["interval", "group"], sort=True)["agents"].mean().unstack(fill_value=0)
     need = erlang.assign(interval=erlang.groupby("queue").cumcount())
     need["first_agents"] = [float(sum(floor.loc[i].get(g, 0.0) * w
@@ -197,8 +231,9 @@ def _run_case(case: Case, scenario: Scenario, *, seed: int, reps: int,
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fix:
-    """Agents to add (``extra``: interval, interval_start, group, queue, agents) and the
-    simulated result of the roster with them; ``closed`` when every interval meets target."""
+    """Agents to add (``extra``: interval, interval_start, group, agents, as simulated) and the
+    simulated result of the roster with them; ``closed`` when every interval meets target;
+    ``rounds``: simulations it took."""
 
     extra: pd.DataFrame
     result: CaseResult
@@ -214,64 +249,101 @@ def _primary_group(scenario: Scenario, queue: str) -> str:
     return min(able)[2]
 
 
-def _clock(minutes: float) -> str:
-    minutes = int(round(minutes)) % (24 * 60) if minutes < 24 * 60 else 24 * 60
+def _clock(minutes: int) -> str:
+    """Minutes after midnight as 'HH:MM' (wrapping at midnight)."""
+    minutes %= 24 * 60
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _with_extra(scenario: Scenario, extra: dict[tuple[int, str], int]) -> Scenario:
+def can_add_shifts(scenario: Scenario) -> bool:
+    """Interval-long shifts can be written only when intervals start on whole minutes."""
+    spec = scenario.spec
+    return float(spec.interval_min).is_integer() and spec.start.second == 0 \
+        and spec.start.microsecond == 0
+
+
+def _with_extra(scenario: Scenario, extra: dict[tuple[int, str], int]
+                ) -> tuple[Scenario, pd.DataFrame]:
     """The scenario with ``extra[(interval, group)]`` agents added for that interval, as
-    interval-long shifts of the group (repeated daily like every shift)."""
+    interval-long shifts of the group.  Shifts repeat every day, so on a horizon of several
+    days an interval's extra agents are on the floor at that clock time every day (the most
+    asked for that time); the table returned lists them all, as simulated."""
     data = scenario.to_dict()
     data["arrivals"] = {q: [float(x) for x in scenario.contacts[i]]
                         for i, q in enumerate(scenario.queues)}
+    spec = scenario.spec
+    step = int(spec.interval_min)
+    day_min = spec.start.hour * 60 + spec.start.minute
+    clock_of = [(day_min + i * step) % (24 * 60) for i in range(scenario.n_intervals)]
     by_clock: dict[tuple[int, str], int] = {}
-    start0 = scenario.spec.start
-    day_min = start0.hour * 60 + start0.minute
     for (i, group), n in extra.items():
-        if n <= 0:
-            continue
-        clock = int(day_min + i * scenario.spec.interval_min) % (24 * 60)
-        by_clock[(clock, group)] = max(by_clock.get((clock, group), 0), n)
+        if n > 0:
+            key = (clock_of[i], group)
+            by_clock[key] = max(by_clock.get(key, 0), n)
     for (clock, group), n in sorted(by_clock.items()):
-        shifts = data["agent_groups"][group].setdefault("shifts", [])
-        shifts.append({"start": _clock(clock),
-                       "end": _clock(clock + scenario.spec.interval_min), "agents": int(n)})
-    return scenario_from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
+        # A shift ending at or after midnight crosses it ("23:30" to "00:00" is 30 minutes).
+        data["agent_groups"][group].setdefault("shifts", []).append(
+            {"start": _clock(clock), "end": _clock(clock + step), "agents": int(n)})
+    starts = scenario.interval_starts
+    rows = [{"interval": i, "interval_start": starts[i], "group": g, "agents": n}
+            for i, clock in enumerate(clock_of) for (c, g), n in sorted(by_clock.items())
+            if c == clock]
+    table = pd.DataFrame(rows, columns=["interval", "interval_start", "group", "agents"])
+    fixed = scenario_from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
+    return fixed, table
 
 
 def _close_gap(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
                max_rounds: int, progress: Callable[[str], None] | None) -> Fix:
     sc = base.scenario
     extra: dict[tuple[int, str], int] = {}
-    # Round 0: the Erlang shortage of each queue that misses (agents it needs minus those on
-    # the floor in the groups that take it first), at least one, to the queue's first group.
-    for _, m in base.misses.iterrows():
-        i, q = int(m["interval"]), str(m["queue"])
-        g = _primary_group(sc, q)
-        extra[(i, g)] = extra.get((i, g), 0) + max(1, math.ceil(m["short"]))
-    result = base
-    rounds = 0
-    while True:
-        rounds += 1
-        fixed = _with_extra(sc, extra)
+    # Round 0, from Erlang: in each interval that misses, the larger of the pooled gap (agents
+    # needed for all queues minus agents on the floor) and the worst queue's own shortage, at
+    # least one agent; shared among the missed queues in proportion to what Erlang says each
+    # needs, each share to the group that takes the queue first.
+    gap = base.staffing.set_index("interval")["gap"]
+    for i, m in base.misses.groupby("interval"):
+        want = max(1, math.ceil(max(float(gap.loc[i]), float(m["short"].max()))))
+        need = m.set_index("queue")["required"].clip(lower=1.0)
+        for q, share in (need / need.sum()).items():
+            g = _primary_group(sc, q)
+            extra[(int(i), g)] = extra.get((int(i), g), 0) + max(1, round(want * share))
+
+    def attempt(trial: dict[tuple[int, str], int], label: str
+                ) -> tuple[CaseResult, pd.DataFrame]:
+        fixed, table = _with_extra(sc, trial)
         result = _run_case(Case(f"{base.case.name}+fix", 1.0), fixed, seed=seed, reps=reps,
                            min_contacts=min_contacts)
         if progress is not None:
-            progress(f"closing the gap: round {rounds}, {sum(extra.values())} agent-intervals "
+            progress(f"closing the gap ({label}): {int(table['agents'].sum())} agent-intervals "
                      f"added, {int(result.intervals['miss'].sum())} misses left")
+        return result, table
+
+    rounds = 0
+    while True:
+        rounds += 1
+        result, table = attempt(extra, f"round {rounds}")
         if result.clean or rounds >= max_rounds:
             break
         # Still short: a quarter more (at least one) where an interval still misses.
         for i, misses in result.misses.groupby("interval"):
             for q in misses["queue"]:
                 g = _primary_group(sc, q)
-                now = extra.get((i, g), 0)
-                extra[(i, g)] = now + max(1, math.ceil(0.25 * now))
-    starts = sc.interval_starts
-    rows = [{"interval": i, "interval_start": starts[i], "group": g, "agents": n}
-            for (i, g), n in sorted(extra.items()) if n > 0]
-    table = pd.DataFrame(rows, columns=["interval", "interval_start", "group", "agents"])
+                now = extra.get((int(i), g), 0)
+                extra[(int(i), g)] = now + max(1, math.ceil(0.25 * now))
+    # Enough now: take a fifth off everywhere while every interval still meets its target, so
+    # the answer is not the first roster that worked but close to the least that does.
+    trims = 0
+    while result.clean and trims < 3:
+        trial = {k: math.floor(0.8 * v) for k, v in extra.items()}
+        if trial == extra:
+            break
+        trims += 1
+        trial_result, trial_table = attempt(trial, f"trim {trims}")
+        if not trial_result.clean:
+            break
+        extra, result, table = trial, trial_result, trial_table
+        rounds += 1
     return Fix(extra=table, result=result, rounds=rounds, closed=result.clean)
 
 
@@ -286,6 +358,7 @@ class Review:
     cases: list[CaseResult]
     fix: Fix | None
     fix_case: str | None
+    fix_note: str | None
     min_contacts: float
     created: str
     versions: dict[str, str]
@@ -325,39 +398,68 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
     chosen = next((r for r in results if r.case.name == fix_case), None)
     if chosen is None and fix_case is not None and results:
         chosen = min(results, key=lambda r: abs(r.case.factor - 1.0))
+    fix_note = None
     if chosen is not None and not chosen.clean:
-        fix = _close_gap(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
-                         max_rounds=max_rounds, progress=progress)
+        if can_add_shifts(scenario):
+            fix = _close_gap(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
+                             max_rounds=max_rounds, progress=progress)
+        else:
+            fix_note = ("the gap is not closed: intervals that do not start on whole minutes "
+                        "cannot be written as shifts")
     text = ""
     source = Path(scenario.source)
     if source.is_file():
         text = source.read_text(encoding="utf-8")
     return Review(scenario=scenario, seed=seed, reps=reps, cases=results, fix=fix,
                   fix_case=chosen.case.name if chosen is not None else None,
+                  fix_note=fix_note,
                   min_contacts=min_contacts,
                   created=dt.datetime.now().isoformat(timespec="seconds"),
                   versions=_versions(), scenario_text=text)
 
 
+def _plus_minus(value: float, ci: float, fmt: str = ",.0f") -> str:
+    """'1,234 ±56', or '1,234' when there is no interval (a single replication)."""
+    return f"{value:{fmt}}" + (f" ±{ci:{fmt}}" if np.isfinite(ci) else "")
+
+
+def _when_format(scenario: Scenario) -> str:
+    """Times of day, with the date on horizons of more than a day."""
+    return "%m-%d %H:%M" if scenario.horizon_s > 86_400 else "%H:%M"
+
+
+def describe_miss(row: pd.Series, scenario: Scenario) -> str:
+    """What an interval and queue misses: 'SL 23% < 80%', 'ASA 40 s > 20 s', ..."""
+    t = scenario.spec.queues[row["queue"]].target
+    parts = []
+    if t.service_level is not None and row["service_level"] < t.service_level:
+        parts.append(f"SL {100 * row['service_level']:.0f}% < {100 * t.service_level:.0f}%")
+    if t.max_asa_s is not None and row["asa_s"] > t.max_asa_s:
+        parts.append(f"ASA {row['asa_s']:.0f} s > {t.max_asa_s:g} s")
+    if t.max_abandon is not None and row["abandon_rate"] > t.max_abandon:
+        parts.append(f"abandoned {100 * row['abandon_rate']:.0f}% > {100 * t.max_abandon:g}%")
+    return ", ".join(parts)
+
+
 def verdict_lines(review: Review) -> list[str]:
     """The short verdict for the terminal, one block per case."""
     lines = []
+    when = _when_format(review.scenario)
     for r in review.cases:
         ab, ab_ci = r.abandoned
         head = f"{r.case.name} (volume x{r.case.factor:g}): "
+        abandoned = f"expected abandoned {_plus_minus(ab, ab_ci)} contacts"
         if r.clean:
-            lines.append(head + f"every interval meets its target; expected abandoned "
-                                f"{ab:,.0f} ±{ab_ci:,.0f} contacts")
+            lines.append(head + f"every interval meets its targets; {abandoned}")
             continue
         m = r.misses
         w = r.worst
-        lines.append(head + f"{len(m)} interval x queue miss their target "
-                            f"({m['interval'].nunique()} intervals); expected abandoned "
-                            f"{ab:,.0f} ±{ab_ci:,.0f} contacts")
-        lines.append(f"  worst: {w['interval_start']:%m-%d %H:%M} {w['queue']} at "
-                     f"{100 * w['service_level']:.0f}% (target {100 * w['target']:.0f}%); "
-                     f"agents short there (Erlang): {w['short']:.0f}")
-        spans = _spans(m)
+        lines.append(head + f"{len(m)} interval x queue miss their targets "
+                            f"({m['interval'].nunique()} intervals); {abandoned}")
+        lines.append(f"  worst: {w['interval_start']:{when}} {w['queue']} "
+                     f"({describe_miss(w, r.scenario)}); agents short there (Erlang): "
+                     f"{w['short']:.0f}")
+        spans = _spans(m, when)
         lines.append("  misses: " + "; ".join(spans[:8]) + (" ..." if len(spans) > 8 else ""))
     if review.fix is not None:
         f = review.fix
@@ -367,10 +469,12 @@ def verdict_lines(review: Review) -> list[str]:
         lines.append(f"fix for {review.fix_case}: {added} agent-intervals added "
                      f"({added * review.scenario.spec.interval_min / 60:,.1f} agent-hours) "
                      f"{state}")
+    elif review.fix_note:
+        lines.append(f"fix for {review.fix_case}: {review.fix_note}")
     return lines
 
 
-def _spans(misses: pd.DataFrame) -> list[str]:
+def _spans(misses: pd.DataFrame, when: str = "%H:%M") -> list[str]:
     """Runs of consecutive missed intervals per queue: 'aftersales 00:00-00:30'."""
     out = []
     for q, m in misses.sort_values("interval").groupby("queue", sort=True):
@@ -379,8 +483,8 @@ def _spans(misses: pd.DataFrame) -> list[str]:
         first = 0
         for k in range(1, len(idx) + 1):
             if k == len(idx) or idx[k] != idx[k - 1] + 1:
-                out.append(f"{q} {starts[first]:%H:%M}" +
-                           (f"-{starts[k - 1]:%H:%M}" if k - 1 > first else ""))
+                out.append(f"{q} {starts[first]:{when}}" +
+                           (f"-{starts[k - 1]:{when}}" if k - 1 > first else ""))
                 first = k
     return out
 
@@ -404,7 +508,8 @@ def _figure(rows: int, cols: int, *, width: float = 11.0, height: float = 2.4) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 8, "svg.fonttype": "none"})
+    # Queue and group names are text, never math ("$" in a name must not be parsed).
+    plt.rcParams.update({"font.size": 8, "svg.fonttype": "none", "text.parse_math": False})
     fig, axes = plt.subplots(rows, cols, figsize=(width, height * rows), squeeze=False,
                              sharex=True)
     return fig, axes
@@ -538,6 +643,7 @@ def render_html(review: Review) -> str:
 
     # Verdict
     add("<h2>Verdict</h2>")
+    when = _when_format(sc)
     rows = []
     for r in review.cases:
         ab, ab_ci = r.abandoned
@@ -546,10 +652,10 @@ def render_html(review: Review) -> str:
                      "verdict": "meets every target" if r.clean else "short",
                      "misses (interval x queue)": len(r.misses),
                      "worst interval": "-" if w is None else
-                     f"{w['interval_start']:%H:%M} {w['queue']} "
-                     f"{100 * w['service_level']:.0f}% < {100 * w['target']:.0f}%",
+                     f"{w['interval_start']:{when}} {w['queue']} "
+                     f"{describe_miss(w, r.scenario)}",
                      "agents short at worst (Erlang)": "-" if w is None else num(w["short"]),
-                     "abandoned (mean ±95% CI)": f"{ab:,.0f} ±{ab_ci:,.0f}"})
+                     "abandoned (mean ±95% CI)": _plus_minus(ab, ab_ci)})
     add(_table(pd.DataFrame(rows), cls="verdict"))
     for line in verdict_lines(review):
         add(f'<p class="note">{html.escape(line)}</p>')
@@ -625,8 +731,10 @@ def render_html(review: Review) -> str:
 
     # Fix
     add("<h2>What closes the gap</h2>")
-    if review.fix is None:
-        add('<p class="clean">Nothing to close: the base case meets every target.</p>')
+    if review.fix is None and review.fix_note:
+        add(f'<p class="short">{html.escape(review.fix_note)}.</p>')
+    elif review.fix is None:
+        add('<p class="clean">Nothing to close: the case meets every target.</p>')
     else:
         f = review.fix
         added = int(f.extra["agents"].sum())

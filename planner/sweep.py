@@ -257,9 +257,13 @@ def _prepare_out(out: Path, fingerprint: dict[str, Any], *, force: bool) -> None
         # Never write into a folder of the user's that is not a sweep of ours.
         raise InputError("is not empty and holds no sweep; choose a new folder", file=out,
                          field="--out")
-    out.mkdir(parents=True, exist_ok=True)
-    for part in _PARTS:
-        (out / part).mkdir(exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for part in _PARTS:
+            (out / part).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot be created ({exc.strerror or exc})", file=out,
+                         field="--out") from None
     tmp = out / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(fingerprint, indent=2))
     os.replace(tmp, manifest)
@@ -434,7 +438,7 @@ def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[], 
                          field="--dask") from None
     try:
         client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach a Dask scheduler at {address!r} ({exc})",
                          field="--dask") from None
     try:

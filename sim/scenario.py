@@ -33,6 +33,8 @@ __all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "
            "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
            "clock_to_min"]
 
+MAX_SCALE = 1000.0
+MAX_CONTACTS = 1e7  # per interval and queue: far beyond any contact centre, within numpy's reach
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 Distribution = Literal["exponential", "lognormal", "gamma"]
 
@@ -206,6 +208,11 @@ class ScenarioSpec(_Strict):
     def _not_empty(cls, v: dict) -> dict:
         if not v:
             raise ValueError("at least one entry is needed")
+        for name in v:
+            # Ids are matched against forecast files, which are read with spaces stripped.
+            if not str(name).strip() or str(name) != str(name).strip():
+                raise ValueError(f"id {str(name)!r} must not be empty or start or end with a "
+                                 "space")
         return v
 
 
@@ -452,6 +459,10 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
                          field="warmup_min")
 
 
+def spec_queue_name(spec: ScenarioSpec, index: int) -> str:
+    return list(spec.queues)[index]
+
+
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
                        base_dir: Path | None = None, scale: float | None = None) -> Scenario:
     """Validate plain scenario data (as read from YAML) into a :class:`Scenario`.
@@ -462,9 +473,15 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
     spec = validate(ScenarioSpec, copy.deepcopy(dict(data)), file=source)
     contacts = _arrival_matrix(spec, source=source, base_dir=base_dir)
     if scale is not None:
-        if not (scale >= 0 and math.isfinite(scale)):
-            raise InputError(f"must be a non-negative number, got {scale:g}", field="--scale")
+        if not (0 <= scale <= MAX_SCALE):
+            raise InputError(f"must be a number from 0 to {MAX_SCALE:g}, got {scale:g}",
+                             field="--scale")
         contacts = contacts * scale
+    if contacts.size and contacts.max() > MAX_CONTACTS:
+        q, i = np.unravel_index(int(contacts.argmax()), contacts.shape)
+        raise InputError(f"{contacts[q, i]:,.0f} contacts in one interval of queue "
+                         f"{spec_queue_name(spec, int(q))!r} (at most {MAX_CONTACTS:,.0f}: "
+                         "check the forecast and the scale)", file=source, field="arrivals")
     _cross_check(spec, contacts, source=source)
     contacts.setflags(write=False)
     return Scenario(spec=spec, queues=tuple(spec.queues), groups=tuple(spec.agent_groups),

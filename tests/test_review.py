@@ -104,7 +104,7 @@ def test_a_short_roster_names_the_right_intervals(short_review):
     assert worst["short"] >= 5
     text = "\n".join(verdict_lines(short_review))
     assert "calls 02:00-03:00" in text
-    assert "worst: 11-11 0" in text
+    assert re.search(r"worst: 0[23]:00 calls \(SL \d+% < 80%\)", text)
 
 
 def test_the_fix_adds_agents_in_the_spike_and_reaches_target(short_review):
@@ -243,3 +243,68 @@ def test_report_opens_in_chromium_without_console_errors(short_review, tmp_path)
             browser.close()
     assert errors == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_every_target_is_judged_not_only_the_service_level():
+    sc = scenario_from_dict({
+        "start": "2026-11-11T00:00", "interval_min": 60,
+        "queues": {"calls": {"aht_s": 180, "patience_s": 600,
+                             "target": {"service_level": None, "max_asa_s": 5}}},
+        "arrivals": {"calls": [120.0] * 3},
+        "agent_groups": {"phone": {"skills": {"calls": 1}, "shifts": [
+            {"start": "00:00", "end": "24:00", "agents": 7}]}}})
+    review = build_review(sc, cases=[Case("base", 1.0)], reps=4, seed=1, fix_case=None)
+    base = review.cases[0]
+    assert not base.clean  # 6 Erlangs on 7 agents: ASA far above 5 s
+    assert "ASA" in "\n".join(verdict_lines(review))
+
+
+def test_warm_up_intervals_are_not_judged():
+    sc = phone_scenario(SPIKE, 6)
+    warm = scenario_from_dict({**sc.to_dict(), "warmup_min": 180}, source="warm.yaml")
+    review = build_review(warm, cases=[Case("base", 1.0)], reps=4, seed=3, fix_case=None)
+    assert sorted(review.cases[0].misses["interval"].tolist()) == [3]  # 02:00 is warm-up
+
+
+def test_extra_shifts_cross_midnight_and_cover_the_whole_interval():
+    from planner.review import _with_extra
+    from sim.agents import build_roster
+
+    sc = scenario_from_dict({
+        "start": "2026-11-10T23:00", "interval_min": 60,
+        "queues": {"calls": {"aht_s": 180}}, "arrivals": {"calls": [10.0, 10.0, 10.0]},
+        "agent_groups": {"phone": {"skills": {"calls": 1}, "shifts": [
+            {"start": "00:00", "end": "24:00", "agents": 1}]}}})
+    fixed, table = _with_extra(sc, {(0, "phone"): 2})  # 23:00-24:00 only
+    shifts = fixed.spec.agent_groups["phone"].shifts
+    assert (shifts[-1].start, shifts[-1].end, shifts[-1].agents) == ("23:00", "00:00", 2)
+    roster = build_roster(fixed, until_s=3 * 3600)
+    on = sorted(t for t, kind, a, _ in roster.events if a >= 1 and kind == 2)
+    off = sorted(t for t, kind, a, _ in roster.events if a >= 1 and kind == 0)
+    assert on == [0.0, 0.0] and off == [3600.0, 3600.0]
+    assert table["agents"].sum() == 2
+
+
+def test_names_with_dollar_signs_do_not_break_the_charts():
+    sc = scenario_from_dict({
+        "start": "2026-11-11T00:00", "interval_min": 60,
+        "queues": {"$\\nosuch$": {"aht_s": 180, "patience_s": 60}},
+        "arrivals": {"$\\nosuch$": [60.0, 60.0]},
+        "agent_groups": {"g": {"skills": {"$\\nosuch$": 1}, "shifts": [
+            {"start": "00:00", "end": "24:00", "agents": 1}]}}})
+    review = build_review(sc, cases=[Case("base", 1.0)], reps=2, seed=1, fix_case=None)
+    assert "nosuch" in render_html(review)
+
+
+def test_cli_review_out_under_a_file_and_bad_case_numbers_exit_2(tmp_path, capsys):
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "normal_day.yaml"
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    assert main(["review", str(scenario), "--out", str(blocker / "x")]) == 2
+    assert "--out" in capsys.readouterr().err
+    for cases in ("base=1.2.3", "base=1e300", "fix=1"):
+        assert main(["review", str(scenario), "--cases", cases, "--out",
+                     str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert "--cases" in err and "Traceback" not in err
+    assert blocker.read_text() == "mine"
