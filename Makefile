@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean app chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,29 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "== Simulating Singles' Day with the roster of scenarios/singles_day.yaml"
 	$(VENV)/bin/peakplan simulate scenarios/singles_day.yaml --reps 5 --seed 7
+	@echo
+	@echo "== Capacity review of Singles' Day: low/base/high volume, and what closes the gap"
+	$(VENV)/bin/peakplan review scenarios/singles_day.yaml --reps 10 --seed 7
 
-test: $(VENV)/.installed-test
+# The browser test (tests/test_app_browser.py) drives Debian's Chromium; Playwright never
+# downloads a browser.  As root with apt-get, install it; otherwise warn (the test is skipped).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== installing chromium for the browser test"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+		echo "WARNING: installing chromium failed: the browser test will be skipped"; \
+	else \
+		echo "WARNING: /usr/bin/chromium is missing and cannot be installed here (needs root" \
+		     "and apt-get): the browser test will be skipped"; \
+	fi
+
+test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest
+
+app: $(VENV)/.installed
+	$(VENV)/bin/streamlit run app.py
 
 bench: $(VENV)/.installed-bench
 	$(PY) bench/bench_erlang.py

@@ -20,7 +20,7 @@ from sim.records import Records
 from sim.scenario import Scenario
 
 __all__ = ["rep_seed", "first_interval", "rep_summaries", "Simulation", "simulate", "measure",
-           "run_rep"]
+           "run_rep", "paired_difference", "COMPARED"]
 
 
 def rep_seed(seed: int, rep: int, *, stream: int | None = None) -> int:
@@ -132,3 +132,32 @@ def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
                       group_intervals=pd.concat(gs, ignore_index=True),
                       handled=pd.concat(hs, ignore_index=True),
                       transfers=pd.concat(ts, ignore_index=True))
+
+
+# Per-interval measures compared between two runs (column -> what it is, for labels).
+COMPARED = {"service_level": "service level", "abandon_rate": "abandoned",
+            "asa_s": "ASA", "mean_queue": "queue length", "answered": "answered"}
+
+
+def paired_difference(a: Simulation, b: Simulation) -> pd.DataFrame:
+    """B minus A per interval and queue: mean over replications of the per-replication
+    difference, with its 95% half-width (``*_ci95``), for the measures of :data:`COMPARED`.
+
+    Replication ``r`` of A is paired with replication ``r`` of B (the same random streams when
+    both ran with the same seed: common random numbers make the difference's interval
+    narrow); intervals are paired by position and queues by name.
+    """
+    if a.seed != b.seed or a.reps != b.reps:
+        raise ValueError("a paired difference needs both runs with the same seed and "
+                         f"replications (got seed {a.seed}/{b.seed}, reps {a.reps}/{b.reps})")
+    keys = ["rep", "interval", "queue"]
+    cols = list(COMPARED)
+    both = a.queue_intervals[keys + cols].merge(b.queue_intervals[keys + cols], on=keys,
+                                                suffixes=("_a", "_b"))
+    diff = both[keys].copy()
+    for c in cols:
+        diff[c] = both[f"{c}_b"] - both[f"{c}_a"]
+    out = metrics.mean_ci(diff, keys=["interval", "queue"])
+    starts = a.scenario.interval_starts
+    out.insert(1, "interval_start", starts[out["interval"].to_numpy()])
+    return out.sort_values(["interval", "queue"], kind="stable").reset_index(drop=True)

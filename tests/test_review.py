@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from browser import browser_page, chromium_missing, open_page
 from planner.cli import main
 from planner.errors import InputError
 from planner.review import Case, build_review, parse_cases, render_html, verdict_lines
@@ -209,41 +210,22 @@ def test_cli_review_bad_flags_exit_2(tmp_path, capsys, args, expected):
     assert expected in err and "Traceback" not in err
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
-
-@pytest.mark.skipif(not CHROMIUM.exists(),
-                    reason="LOUD: /usr/bin/chromium is missing; `make test` installs it as root "
-                           "(apt-get install chromium), so this run could not test the report "
-                           "in a browser")
+@pytest.mark.skipif(chromium_missing() is not None, reason=f"LOUD: {chromium_missing()}")
 def test_report_opens_in_chromium_without_console_errors(short_review, tmp_path):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     report = tmp_path / "report.html"
     report.write_text(render_html(short_review), encoding="utf-8")
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            # Any request that leaves the file is a report that needs the network.
-            page.route("http*://**", lambda route: (errors.append(f"network: {route.request.url}"),
-                                                   route.abort()))
-            page.goto(report.as_uri())
-            page.wait_for_load_state("load")
-            assert page.title().startswith("Capacity review")
-            assert page.locator("svg").count() >= 5
-            assert page.get_by_text("What closes the gap").count() == 1
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    shot = tmp_path / "report.png"
+    # Errors include any request that leaves the file: the report must need no network.
+    errors = open_page(report, shot, wait_for="svg")
     assert errors == []
-    assert (tmp_path / "report.png").stat().st_size > 10_000
-
+    assert shot.stat().st_size > 10_000
+    with browser_page() as (page, page_errors):
+        page.goto(report.as_uri())
+        assert page.title().startswith("Capacity review")
+        assert page.locator("svg").count() >= 5
+        assert page.get_by_text("What closes the gap").count() == 1
+        assert page_errors == []
 
 def test_every_target_is_judged_not_only_the_service_level():
     sc = scenario_from_dict({

@@ -1,0 +1,13 @@
+"""The pages of peakplan's Streamlit app (``app.py`` is the entry point, ``make app`` runs it).
+
+Page scripts (run by ``st.navigation``, one per page):
+``calculator.py`` (Erlang staffing), ``scenario.py`` (edit and simulate a scenario),
+``compare.py`` (two scenarios with common random numbers), ``sweeps.py`` (results of
+``peakplan sweep``).
+
+Glue shared by the pages, no model logic (that lives in ``planner`` and ``sim``):
+``inputs.py`` (shipped files and uploads into validated objects, errors as
+:class:`~planner.errors.InputError`), ``edits.py`` (a scenario as editable tables and back to
+key-path changes), ``runs.py`` (cached staffing tables and simulations, the paired difference of two
+runs, sweep folders), ``charts.py`` (Altair charts), ``ui.py`` (widgets and formats the pages share).
+"""

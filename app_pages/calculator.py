@@ -1,0 +1,224 @@
+"""Page 1, Staffing calculator: agents needed for one interval or a whole forecast (Erlang).
+
+The same path as ``peakplan staff``: a forecast (one row for one interval, or a CSV) and a
+:class:`~planner.staffing.QueuePlan` per queue go to :func:`planner.staffing.staffing_table`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planner.errors import InputError
+from planner.files import validate
+from planner.forecast import Forecast, forecast_from_frame, read_forecast
+from planner.staffing import QueuePlan, interval_totals, peak_summary, read_targets
+
+from app_pages import charts, inputs, runs, ui
+
+K = f"{ui.KEEP}calc."
+for key, value in {"mode": "One interval", "contacts": 100.0, "interval_min": 30,
+                   "aht_s": 180.0, "channel": "voice", "chat_concurrency": 3,
+                   "chat_slowdown_pct": 15.0, "sl_pct": 80, "within_s": 20.0,
+                   "max_asa_s": 0.0, "max_occupancy_pct": 0, "patience_s": 0.0,
+                   "max_abandon_pct": 0.0, "shrinkage_pct": 30.0,
+                   "forecast_source": "Shipped",
+                   "targets_source": "Shipped targets file"}.items():
+    ui.default(K + key, value)
+
+st.title("Staffing calculator")
+st.caption("Agents needed per interval and queue to meet every target: Erlang C, or Erlang A "
+           "when customers abandon (a patience is given). Scheduled agents add shrinkage. "
+           "The same figures as `peakplan staff`.")
+
+
+
+def matching_targets(forecast: str | None) -> str | None:
+    """The shipped targets file of a shipped forecast (normal_day_forecast.csv ->
+    normal_day_targets.yaml), if there is one."""
+    name = str(forecast or "").replace("_forecast.csv", "_targets.yaml")
+    return name if name in inputs.shipped_targets() else None
+
+
+def follow_forecast() -> None:
+    """Another shipped forecast: take its targets file too."""
+    match = matching_targets(st.session_state.get(K + "forecast"))
+    if match:
+        st.session_state[K + "targets"] = match
+
+
+mode = st.radio("Contacts", ["One interval", "A forecast (CSV)"], key=K + "mode",
+                horizontal=True)
+
+# ---- where the contacts come from ---------------------------------------------------------
+forecast_pick = upload = targets_pick = targets_upload = None
+if mode == "One interval":
+    c1, c2 = st.columns(2)
+    c1.number_input("Contacts in the interval", min_value=0.0, step=10.0, key=K + "contacts")
+    c2.selectbox("Interval length (min)", [15, 30, 60], key=K + "interval_min")
+else:
+    c1, c2 = st.columns(2)
+    with c1:
+        source = st.radio("Forecast", ["Shipped", "Upload a CSV"], key=K + "forecast_source",
+                          horizontal=True)
+        if source == "Shipped":
+            shipped = inputs.shipped_forecasts()
+            ui.default(K + "forecast", next(iter(shipped), None))
+            forecast_pick = st.selectbox("Shipped forecast", list(shipped), key=K + "forecast",
+                                         on_change=follow_forecast)
+        else:
+            upload = st.file_uploader(
+                "Forecast CSV (interval_start, queue, contacts[, aht_s])", type=["csv"],
+                key="calc.forecast_upload")
+    with c2:
+        tsource = st.radio("Targets per queue", ["Settings below", "Shipped targets file",
+                                                 "Upload a targets file"],
+                           key=K + "targets_source", horizontal=True)
+        if tsource == "Shipped targets file":
+            shipped_t = inputs.shipped_targets()
+            ui.default(K + "targets", matching_targets(st.session_state.get(K + "forecast"))
+                       or next(iter(shipped_t), None))
+            targets_pick = st.selectbox("Shipped targets", list(shipped_t), key=K + "targets")
+        elif tsource == "Upload a targets file":
+            targets_upload = st.file_uploader("Targets YAML", type=["yaml", "yml"],
+                                              key="calc.targets_upload")
+
+# ---- the settings of a queue (every queue of a forecast, unless a targets file is used) ----
+uses_settings = mode == "One interval" or st.session_state[K + "targets_source"] == \
+    "Settings below"
+with st.expander("Targets, handle time, shrinkage, occupancy cap, patience",
+                 expanded=uses_settings):
+    if not uses_settings:
+        st.caption("A targets file is used: these settings are not.")
+    a, b, c, d = st.columns(4)
+    a.number_input("Mean handle time, AHT (s)", min_value=1.0, step=10.0, key=K + "aht_s",
+                   help="Talk or chat time + hold + wrap-up. For a forecast: used where the "
+                        "CSV has no aht_s.")
+    a.selectbox("Channel", ["voice", "chat"], key=K + "channel")
+    if st.session_state[K + "channel"] == "chat":
+        a.number_input("Chats held at once", min_value=1, max_value=20, step=1,
+                       key=K + "chat_concurrency")
+        a.number_input("Slowdown per extra chat (%)", min_value=0.0, max_value=200.0,
+                       step=5.0, key=K + "chat_slowdown_pct")
+    b.slider("Service level target (%)", min_value=1, max_value=99, key=K + "sl_pct")
+    b.number_input("... answered within (s)", min_value=0.0, step=5.0, key=K + "within_s")
+    b.number_input("Max ASA (s), 0 = none", min_value=0.0, step=5.0, key=K + "max_asa_s")
+    c.slider("Occupancy cap (%), 0 = none", min_value=0, max_value=100,
+             key=K + "max_occupancy_pct")
+    c.number_input("Shrinkage (%)", min_value=0.0, max_value=95.0, step=1.0,
+                   key=K + "shrinkage_pct")
+    d.number_input("Mean patience (s), 0 = customers never leave (Erlang C)", min_value=0.0,
+                   step=10.0, key=K + "patience_s")
+    d.number_input("Max abandoned (%), 0 = none", min_value=0.0, max_value=100.0, step=1.0,
+                   key=K + "max_abandon_pct")
+
+
+def settings_plan() -> QueuePlan:
+    """The settings above as a QueuePlan (validated like a targets file's queue)."""
+    s = st.session_state
+    patience = s[K + "patience_s"] or None
+    if s[K + "max_abandon_pct"] and patience is None:
+        # Erlang C has no abandonment: the cap would be dropped without a word.
+        raise InputError("needs a mean patience (abandonment is modelled by Erlang A only)",
+                         field="max abandoned")
+    chat = s[K + "channel"] == "chat"
+    data = {"channel": s[K + "channel"], "aht_s": s[K + "aht_s"], "patience_s": patience,
+            "shrinkage": s[K + "shrinkage_pct"] / 100.0,
+            "chat_concurrency": int(s[K + "chat_concurrency"]) if chat else 1,
+            "chat_slowdown": s[K + "chat_slowdown_pct"] / 100.0 if chat else 0.0,
+            "target": {"service_level": s[K + "sl_pct"] / 100.0,
+                       "within_s": s[K + "within_s"],
+                       "max_asa_s": s[K + "max_asa_s"] or None,
+                       "max_abandon": s[K + "max_abandon_pct"] / 100.0 or None,
+                       "max_occupancy": s[K + "max_occupancy_pct"] / 100.0 or None}}
+    return validate(QueuePlan, data, file="settings")
+
+
+def the_forecast() -> Forecast | None:
+    if mode == "One interval":
+        return forecast_from_frame(
+            pd.DataFrame({"interval_start": [pd.Timestamp("2000-01-01")], "queue": ["queue"],
+                          "contacts": [st.session_state[K + "contacts"]]}),
+            source="one interval", interval_min=float(st.session_state[K + "interval_min"]))
+    if forecast_pick is not None:
+        return read_forecast(inputs.shipped_forecasts()[forecast_pick])
+    if upload is not None:
+        return inputs.read_uploaded_forecast(inputs.Upload.of(upload))
+    return None
+
+
+def the_plans(forecast: Forecast) -> dict[str, QueuePlan] | None:
+    if mode == "One interval" or st.session_state[K + "targets_source"] == "Settings below":
+        plan = settings_plan()
+        return {q: plan for q in forecast.queues}
+    if targets_pick is not None:
+        return read_targets(inputs.shipped_targets()[targets_pick])
+    if targets_upload is not None:
+        return inputs.read_uploaded_targets(inputs.Upload.of(targets_upload))
+    return None
+
+
+def show_one(table: pd.DataFrame, plan: QueuePlan) -> None:
+    row = table.iloc[0]
+    t = plan.target
+    st.subheader("Agents needed")
+    m = st.columns(6)
+    m[0].metric("Agents on the floor", f"{int(row['agents'])} agents")
+    m[1].metric(f"Scheduled ({100 * plan.shrinkage:g}% shrinkage)",
+                f"{int(row['scheduled'])} agents")
+    m[2].metric(f"Service level ({t.within_s or 0:g} s)", _pct(row["service_level"]))
+    m[3].metric("ASA", _sec(row["asa_s"]))
+    m[4].metric("Occupancy", _pct(row["occupancy"]))
+    m[5].metric("P(abandon)" if plan.patience_s else "P(wait)",
+                _pct(row["p_abandon"] if plan.patience_s else row["p_wait"]))
+    st.caption(f"Offered: {row['contacts']:g} contacts, AHT {row['aht_s']:g} s = "
+               f"{row['traffic_erl']:.2f} Erlangs ({row['model'].replace('_', ' ')}).")
+
+
+def _pct(x: float) -> str:
+    return "-" if pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def _sec(x: float) -> str:
+    return "-" if pd.isna(x) else f"{x:.1f} s"
+
+
+try:
+    forecast = the_forecast()
+    plans = the_plans(forecast) if forecast is not None else None
+    if forecast is None or plans is None:
+        st.info("Choose or upload the files above.")
+        st.stop()
+    table = runs.staffing(forecast, plans)
+except InputError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+if mode == "One interval":
+    show_one(table, plans["queue"])
+else:
+    totals = interval_totals(table)
+    summary = peak_summary(table, interval_min=forecast.interval_min)
+    m = st.columns(4)
+    m[0].metric("Contacts", f"{summary['contacts']:,.0f}")
+    m[1].metric("Peak, scheduled", f"{summary['peak_scheduled']} agents",
+                help=f"{summary['peak_agents']} on the floor")
+    m[2].metric("Peak interval", f"{summary['peak_interval_start']:%H:%M}",
+                help=f"{summary['peak_interval_start']:%Y-%m-%d %H:%M}")
+    m[3].metric("Scheduled agent-hours", f"{summary['scheduled_agent_hours']:,.1f} h")
+    st.markdown("**Agents needed per interval**: bars on the floor by queue; dashed line: "
+                "scheduled after shrinkage, all queues")
+    st.altair_chart(charts.agents_needed(table, totals), width="stretch", key="calc.chart")
+    st.caption(f"Per {forecast.interval_min:g}-minute interval. Totals add the queues up: "
+               "what dedicated per-queue teams need; a multi-skilled team needs at most that "
+               "(the Scenario page simulates the pooled team).")
+
+st.subheader("Requirement table")
+# A column with no value at all (P(abandon) under Erlang C) is left out.
+shown = ui.as_percent(table.dropna(axis="columns", how="all"))
+st.dataframe(shown, hide_index=True, column_config=ui.column_config(shown),
+             key="calc.table")
+st.download_button("Download the table (CSV)",
+                   table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M").encode("utf-8"),
+                   file_name="staffing.csv", mime="text/csv", key="calc.download",
+                   on_click="ignore", icon=":material/download:")

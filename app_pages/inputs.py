@@ -1,0 +1,169 @@
+"""Files the app reads: shipped scenarios, forecasts and targets, and what the user uploads.
+
+Every reader goes through the same planner/sim functions as the command line
+(:func:`~sim.scenario.load_scenario`, :func:`~planner.forecast.read_forecast`,
+:func:`~planner.staffing.read_targets`), so a bad file gets the very message ``peakplan`` prints
+for it (``str(InputError)``).  An upload is written to a private temporary folder under its own
+file name first; messages name the file as uploaded, not the temporary folder.
+
+A scenario lives in the app as YAML text (:func:`scenario_text`): :meth:`Scenario.to_dict` with
+the arrivals inline, so it needs no forecast file next to it, it can be downloaded as it is, and
+it is a plain string that cached functions can key on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+
+from planner.errors import InputError
+from planner.files import load_yaml
+from planner.forecast import Forecast, read_forecast
+from planner.staffing import QueuePlan, read_targets
+from sim.scenario import Scenario, load_scenario, scenario_from_dict
+
+__all__ = ["SCENARIOS", "Upload", "shipped_scenarios", "shipped_forecasts", "shipped_targets",
+           "scenario_text", "scenario_from_text", "read_uploaded_scenario",
+           "read_uploaded_forecast", "read_uploaded_targets"]
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file: its name as the user's browser gave it, and its bytes."""
+
+    name: str
+    data: bytes
+
+    @classmethod
+    def of(cls, uploaded: object | None) -> Upload | None:
+        """From what ``st.file_uploader`` returns (None when nothing is uploaded)."""
+        if uploaded is None:
+            return None
+        return cls(name=str(getattr(uploaded, "name", "upload")),
+                   data=bytes(uploaded.getvalue()))  # type: ignore[attr-defined]
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The scenarios under ``scenarios/`` by name (``normal_day``, ``singles_day``)."""
+    return {p.stem: p for p in sorted(SCENARIOS.glob("*.yaml"))
+            if not p.stem.endswith("_targets")}
+
+
+def shipped_forecasts() -> dict[str, Path]:
+    return {p.name: p for p in sorted(SCENARIOS.glob("*_forecast.csv"))}
+
+
+def shipped_targets() -> dict[str, Path]:
+    return {p.name: p for p in sorted(SCENARIOS.glob("*_targets.yaml"))}
+
+
+def scenario_text(scenario: Scenario) -> str:
+    """The scenario as self-contained YAML (arrivals inline, scale applied)."""
+    return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True,
+                          width=100)
+
+
+def scenario_from_text(text: str, *, source: str) -> Scenario:
+    """A scenario from :func:`scenario_text` (or any scenario YAML with inline arrivals)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", file=source) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of keys to values at the top", file=source)
+    return scenario_from_dict(data, source=source)
+
+
+def _file_name(name: str) -> str:
+    """The last part of an uploaded file's name (never a path out of the temporary folder)."""
+    base = Path(name.replace("\\", "/")).name
+    return base if base not in ("", ".", "..") else "upload"
+
+
+@contextmanager
+def _upload_folder() -> Iterator[Path]:
+    """A private temporary folder; messages naming files in it are rewritten by
+    :func:`_as_uploaded`."""
+    with tempfile.TemporaryDirectory(prefix="peakplan-upload-") as tmp:
+        yield Path(tmp)
+
+
+def _as_uploaded(exc: InputError, folder: Path) -> InputError:
+    """The same error, naming files as the user uploaded them (without the temporary folder)."""
+    prefixes = {str(folder) + os.sep, str(folder.resolve()) + os.sep}
+
+    def strip(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for p in prefixes:
+            text = text.replace(p, "")
+        return text
+
+    return InputError(strip(exc.problem) or "", file=strip(exc.file), field=exc.field)
+
+
+def _read(upload: Upload, reader: Callable[[Path], T], folder: Path) -> T:
+    path = folder / _file_name(upload.name)
+    path.write_bytes(upload.data)
+    try:
+        return reader(path)
+    except InputError as exc:
+        raise _as_uploaded(exc, folder) from None
+
+
+def read_uploaded_scenario(scenario: Upload, forecast: Upload | None = None) -> Scenario:
+    """Validate an uploaded scenario YAML.
+
+    A scenario whose ``arrivals.file`` is a path relative to the scenario file cannot find that
+    file in an upload: the forecast CSV must be uploaded with it (``forecast``; it is put where
+    the scenario expects it, whatever its own name).  A scenario with inline arrivals needs
+    nothing else.
+    """
+    with _upload_folder() as folder:
+        name = _file_name(scenario.name)
+        data = _read(scenario, load_yaml, folder)
+        arrivals = data.get("arrivals")
+        file = arrivals.get("file") if isinstance(arrivals, dict) else None
+        if isinstance(file, str) and not Path(file).is_absolute():
+            if forecast is None:
+                raise InputError(
+                    f"the forecast {file!r} is a file next to the scenario, which an upload "
+                    "does not bring along (expected the forecast CSV uploaded with the "
+                    "scenario, or the arrivals given inline: a list of contacts per interval "
+                    "for each queue)", file=name, field="arrivals.file")
+            target = (folder / file).resolve()
+            if folder.resolve() not in target.parents:
+                raise InputError(f"{file!r} is outside the scenario's folder (expected a file "
+                                 "name next to the scenario)", file=name,
+                                 field="arrivals.file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(forecast.data)
+        loaded = _read(scenario, load_scenario, folder)
+        # The scenario is kept as text with its arrivals inline: nothing in it points to the
+        # temporary folder, which is gone after this.
+        return dataclasses.replace(loaded, source=name, base_dir=None)
+
+
+def read_uploaded_forecast(upload: Upload, *, interval_min: float | None = None) -> Forecast:
+    """Validate an uploaded forecast CSV (the checks of ``peakplan staff --forecast``)."""
+    with _upload_folder() as folder:
+        forecast = _read(upload, lambda p: read_forecast(p, interval_min=interval_min), folder)
+    return dataclasses.replace(forecast, source=_file_name(upload.name))
+
+
+def read_uploaded_targets(upload: Upload) -> dict[str, QueuePlan]:
+    """Validate an uploaded targets YAML (the checks of ``peakplan staff --targets``)."""
+    with _upload_folder() as folder:
+        return _read(upload, read_targets, folder)

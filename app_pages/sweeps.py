@@ -1,0 +1,141 @@
+"""Page 4, Sweeps and plans: explore the output folder of ``peakplan sweep``.
+
+Reads ``summary.csv`` (per point and queue: mean and 95% half-width over replications, and
+whether the queue meets its targets), ``sweep.json`` (the grid) and, for one point at a time,
+the ``intervals/`` Parquet dataset (see :mod:`planner.sweep`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from planner.errors import InputError
+
+from app_pages import charts, runs, ui
+
+K = f"{ui.KEEP}swp."
+NONE = "(none)"
+MEASURES = {"service_level": "service level", "abandon_rate": "abandoned", "asa_s": "ASA (s)",
+            "occupancy": "occupancy", "mean_queue": "queue length"}
+
+found = runs.sweep_folders("runs")
+ui.default(K + "source", "Folder")
+ui.default(K + "path", found[0] if found else "")
+
+st.title("Sweeps and plans")
+st.caption("Results of `peakplan sweep`: service level and more against the values varied, "
+           "with 95% confidence intervals over replications.")
+st.info("`peakplan plan` (a roster built to meet the targets) does not exist yet; when it "
+        "does, its plans will open here too.", icon=":material/construction:")
+
+source = st.radio("Open", ["Folder", "Upload summary.csv"], key=K + "source", horizontal=True)
+results: runs.SweepResults | None = None
+try:
+    if source == "Folder":
+        def pick() -> None:
+            st.session_state[K + "path"] = st.session_state["swp.found"]
+
+        if found:
+            st.selectbox("Sweeps found under runs/ (newest first)", found, index=None,
+                         placeholder="choose one, or type a path below", key="swp.found",
+                         on_change=pick)
+        path = st.text_input("Sweep folder (the --out of peakplan sweep)", key=K + "path",
+                             placeholder="runs/peak-grid")
+        if not path.strip():
+            st.info("No sweep found under runs/. Run one, e.g. `peakplan sweep "
+                    "scenarios/singles_day.yaml --vary 'agent_groups.temp.shifts[0].agents="
+                    "40..60:10' --vary arrivals.scale=1.0,1.2 --reps 5 --out runs/grid`, or "
+                    "type the folder of a sweep above.")
+            st.stop()
+        results = runs.read_sweep_folder(path)
+    else:
+        up = st.file_uploader("summary.csv of a sweep", type=["csv"], key="swp.upload")
+        if up is None:
+            st.info("Upload the summary.csv of a sweep.")
+            st.stop()
+        results = runs.read_sweep_summary(up.getvalue(), name=up.name)
+except InputError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+summary, params = results.summary, list(results.params)
+if not params:
+    st.error("This sweep varies nothing: there is nothing to plot against.")
+    st.stop()
+manifest = results.manifest or {}
+st.markdown(f"**{manifest.get('scenario', 'sweep')}**: {summary['point'].nunique()} points, "
+            f"varied: {', '.join(f'`{p}`' for p in params)}"
+            + (f"; seed {manifest['seed']}" if "seed" in manifest else "")
+            + ("" if manifest.get("common_random_numbers", True) else "; independent seeds"))
+
+# ---- chart ---------------------------------------------------------------------------------
+queues = [q for q in summary["queue"].astype(str).unique() if q != "all"] + ["all"]
+x_default = next((p for p in params if p.endswith(".agents")), params[0])
+colour_default = next((p for p in params if p == "arrivals.scale" and p != x_default),
+                      next((p for p in params if p != x_default), NONE))
+for key, value, allowed in (("x", x_default, params), ("colour", colour_default,
+                                                       [*params, NONE]),
+                            ("queue", queues[0], queues), ("measure", "service_level",
+                                                           list(MEASURES))):
+    if st.session_state.get(K + key) not in allowed:
+        st.session_state[K + key] = value
+
+c = st.columns(4)
+x = c[0].selectbox("x axis", params, key=K + "x")
+colour = c[1].selectbox("one line per", [p for p in [*params, NONE] if p != x],
+                        key=K + "colour") if len(params) > 1 else NONE
+queue = c[2].selectbox("queue", queues, key=K + "queue")
+measure = c[3].selectbox("measure", [k for k in MEASURES if k in summary.columns],
+                         key=K + "measure", format_func=MEASURES.get)
+
+# Every other varied key path is held at one value.
+rest = [p for p in params if p not in (x, colour)]
+sel = summary[summary["queue"].astype(str) == queue]
+if rest:
+    cols = st.columns(len(rest))
+    for col, p in zip(cols, rest):
+        values = sorted(sel[p].dropna().unique().tolist())
+        v = col.selectbox(f"{p} held at", values, key=f"swp.hold.{p}")
+        sel = sel[sel[p] == v]
+
+st.markdown(f"**{MEASURES[measure].capitalize()} of {queue}** against `{x}`"
+            + (f", one line per `{colour}`" if colour != NONE else "")
+            + ": bars are 95% confidence intervals; open points miss a target (on the mean).")
+st.altair_chart(charts.sweep_lines(sel, x=x, colour=None if colour == NONE else colour,
+                                   value=measure, label=MEASURES[measure],
+                                   pct=measure in ui.PERCENT_COLUMNS, tooltip=["point"]),
+                width="stretch", key="swp.chart")
+
+# ---- table -----------------------------------------------------------------------------------
+st.subheader("Summary per point and queue")
+cols = ["point", *params, "queue"] + [c for c in summary.columns if c in (
+    "service_level", "service_level_ci95", "asa_s", "asa_s_ci95", "abandon_rate",
+    "abandon_rate_ci95", "occupancy", "occupancy_ci95", "target_met", "target_met_95")]
+view = ui.as_percent(summary[cols])
+st.dataframe(view, hide_index=True, key="swp.summary", column_config={
+    **ui.column_config(view), "target_met": st.column_config.Column("targets met (mean)"),
+    "target_met_95": st.column_config.Column("targets met (95% sure)")})
+
+# ---- one point per interval --------------------------------------------------------------
+if results.has_intervals:
+    st.subheader("One point per interval")
+    points = summary.drop_duplicates("point").set_index("point")[params]
+    labels = {int(p): ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                                for k, v in row.items()) for p, row in points.iterrows()}
+    point = st.selectbox("Point", list(labels), format_func=lambda p: f"{p}: {labels[p]}",
+                         key="swp.point")
+    folder = Path(results.source)
+    stamp = (folder / "summary.csv").stat().st_mtime
+    frame = runs.sweep_intervals(str(folder), stamp, int(point))
+    frame = frame.assign(target=float("nan"), miss=False)
+    st.markdown("**Service level per interval** at this point; band: 95% confidence interval")
+    st.altair_chart(charts.service_level(frame), width="stretch", key="swp.point_chart")
+    st.caption("The folder does not keep the targets per interval: see `target_met` in the "
+               "summary above for the whole horizon.")
+    st.download_button("Download this point per interval (CSV)",
+                       frame.drop(columns=["target", "miss"]).to_csv(
+                           index=False, date_format="%Y-%m-%dT%H:%M").encode("utf-8"),
+                       file_name=f"point{point}_intervals.csv", mime="text/csv",
+                       key="swp.download", on_click="ignore", icon=":material/download:")

@@ -1,0 +1,464 @@
+"""The Streamlit app, headless (streamlit.testing.v1.AppTest): every page loads; the calculator
+agrees with planner.erlang; edits change the simulation; bad uploads show the command line's
+message; Compare shows the paired difference; Sweeps reads a sweep folder."""
+
+from __future__ import annotations
+
+import io
+import sys
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from planner.cli import main as cli
+from planner.errors import InputError
+from planner.erlang import agents_needed
+from planner.forecast import read_forecast
+from planner.staffing import read_targets, staffing_table
+from planner.sweep import Axis, run_sweep
+from sim.replications import simulate
+from sim.scenario import load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # app_pages is a folder of the repo, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from app_pages import edits, inputs  # noqa: E402
+from sim.replications import paired_difference  # noqa: E402
+
+APP = str(ROOT / "app.py")
+PAGES = {"calculator": "app_pages/calculator.py", "scenario": "app_pages/scenario.py",
+         "compare": "app_pages/compare.py", "sweeps": "app_pages/sweeps.py"}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+def open_page(name: str, *, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if name != "calculator":
+        at.switch_page(PAGES[name]).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label.startswith(label)]
+    assert found, f"no metric {label!r} among {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def cli_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """What `peakplan ARGS` prints for bad input (run in tmp_path), without its prefix."""
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert cli(list(args)) == 2
+    line = err.getvalue().strip()
+    assert line.startswith("peakplan: error: ")
+    return line.removeprefix("peakplan: error: ")
+
+
+def small_scenario(**changes: object) -> dict:
+    """Two queues, two groups, twelve hourly intervals, arrivals inline: simulates in a blink."""
+    data = {
+        "name": "small", "start": "2026-11-11T08:00", "interval_min": 60,
+        "queues": {"chat": {"channel": "chat", "aht_s": 300, "patience_s": 120,
+                            "target": {"service_level": 0.8, "within_s": 30}},
+                   "phone": {"aht_s": 240, "patience_s": 180,
+                             "target": {"service_level": 0.8, "within_s": 20}}},
+        "arrivals": {"chat": [60.0] * 12, "phone": [30.0] * 12},
+        "agent_groups": {
+            "chat_team": {"skills": {"chat": 1}, "chat_concurrency": 3,
+                          "shifts": [{"start": "08:00", "end": "20:00", "agents": 3}]},
+            "phone_team": {"skills": {"phone": 1, "chat": 2},
+                           "shifts": [{"start": "08:00", "end": "20:00", "agents": 3}]}},
+    }
+    data.update(changes)
+    return data
+
+
+def editor_key(at: AppTest, table: str) -> str:
+    state = at.session_state["scn.edits"]
+    return f"scn.{table}.{state['token']}.{state['version']}"
+
+
+def edit_cells(at: AppTest, table: str, rows: dict[int, dict[str, object]]) -> AppTest:
+    """Edit cells of a data editor on the Scenario page, as a user would, and rerun."""
+    at.session_state[editor_key(at, table)] = {"edited_rows": rows, "added_rows": [],
+                                               "deleted_rows": []}
+    return at.run()
+
+
+def shift_row(scenario_path: Path, group: str, shift: int) -> int:
+    table = edits.tables_of(load_scenario(scenario_path)).shifts
+    return int(np.flatnonzero((table["group"] == group) & (table["shift"] == shift))[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Every page
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_loads_without_exception_or_error(page):
+    at = open_page(page)
+    assert_clean(at)
+    assert at.title[0].value
+
+
+# --------------------------------------------------------------------------------------------
+# Staffing calculator
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("contacts, aht_s, within_s, sl_pct, patience_s", [
+    (100.0, 180.0, 20.0, 80, 0.0),      # the README's known answer: 14 agents
+    (250.0, 300.0, 30.0, 70, 120.0),    # Erlang A: customers abandon
+])
+def test_calculator_gives_the_agents_of_planner_erlang(contacts, aht_s, within_s, sl_pct,
+                                                       patience_s):
+    at = open_page("calculator")
+    for key, value in (("contacts", contacts), ("aht_s", aht_s), ("within_s", within_s),
+                       ("patience_s", patience_s), ("shrinkage_pct", 30.0)):
+        at.number_input(key=f"keep.calc.{key}").set_value(value)
+    at.slider(key="keep.calc.sl_pct").set_value(sl_pct)
+    at.run()
+    assert_clean(at)
+    expected = agents_needed(rate_per_s=contacts / 1800, aht_s=aht_s, target_s=within_s,
+                             service_level=sl_pct / 100,
+                             patience_s=patience_s if patience_s else None)
+    assert metric(at, "Agents on the floor") == f"{expected} agents"
+    scheduled = int(np.ceil(expected / 0.7 - 1e-9))
+    assert metric(at, "Scheduled") == f"{scheduled} agents"
+    if not patience_s:
+        assert expected == 14 and metric(at, "Service level") == "88.8%"
+
+
+def test_calculator_staffs_a_forecast_like_peakplan_staff():
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("A forecast (CSV)").run()
+    at.radio(key="keep.calc.targets_source").set_value("Shipped targets file").run()
+    at.selectbox(key="keep.calc.forecast").set_value("normal_day_forecast.csv")
+    at.selectbox(key="keep.calc.targets").set_value("normal_day_targets.yaml").run()
+    assert_clean(at)
+    shown = at.dataframe[0].value
+    expected = staffing_table(read_forecast(ROOT / "scenarios/normal_day_forecast.csv"),
+                              read_targets(ROOT / "scenarios/normal_day_targets.yaml"))
+    assert len(shown) == len(expected) == 48 * 4
+    assert shown["agents"].tolist() == expected["agents"].tolist()
+    assert shown["scheduled"].tolist() == expected["scheduled"].tolist()
+    # Shown in percent: 0.85 -> 85.
+    assert np.allclose(shown["service_level"].dropna(), 100 * expected["service_level"].dropna())
+    assert len(at.get("vega_lite_chart")) == 1
+    assert at.download_button[0].label.startswith("Download")
+
+
+def test_calculator_bad_forecast_upload_shows_the_cli_message(tmp_path, monkeypatch):
+    bad = b"start,queue,contacts\n2026-11-11T00:00,presales,10\n"
+    (tmp_path / "bad.csv").write_bytes(bad)
+    expected = cli_message(tmp_path, monkeypatch, "staff", "--forecast", "bad.csv",
+                           "--aht-s", "180")
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("A forecast (CSV)").run()
+    at.radio(key="keep.calc.forecast_source").set_value("Upload a CSV").run()
+    at.file_uploader(key="calc.forecast_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [expected]
+    assert expected.startswith("bad.csv: missing column(s) interval_start")
+
+
+def test_calculator_max_abandon_needs_a_patience():
+    at = open_page("calculator")
+    at.number_input(key="keep.calc.max_abandon_pct").set_value(5.0).run()
+    assert not at.exception
+    assert "needs a mean patience" in at.error[0].value
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario
+# --------------------------------------------------------------------------------------------
+def test_url_chooses_the_scenario_and_follows_the_choice():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    assert_clean(at)
+    assert at.selectbox(key="keep.scn.choice").value == "normal_day"
+    assert "Normal day" in at.markdown[0].value
+    at.selectbox(key="keep.scn.choice").set_value("singles_day").run()
+    assert_clean(at)
+    assert at.query_params["scenario"] == "singles_day"
+
+
+def test_an_unknown_scenario_in_the_url_is_named():
+    at = open_page("scenario", query={"scenario": "black_friday"})
+    assert not at.exception
+    assert "black_friday" in at.warning[0].value
+    assert at.selectbox(key="keep.scn.choice").value == "singles_day"
+
+
+def run_scenario(at: AppTest, *, reps: int = 2) -> AppTest:
+    at.number_input(key="keep.scn.reps").set_value(reps)
+    at.button(key="scn.run").click().run()
+    assert_clean(at)
+    return at
+
+
+def test_simulation_shows_charts_and_the_same_figures_as_simulate():
+    at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
+    assert len(at.get("vega_lite_chart")) == 3   # service level, queue length, occupancy
+    sim = simulate(load_scenario(ROOT / "scenarios/normal_day.yaml"), seed=1, reps=2)
+    total = sim.queue_summary().set_index("queue").loc["all"]
+    assert metric(at, "Service level, all queues") == f"{100 * total['service_level']:.1f}%"
+    assert metric(at, "ASA") == f"{total['asa_s']:.1f} s"
+    labels = [b.label for b in at.download_button]
+    assert any("results (CSV)" in x for x in labels) and any("YAML" in x for x in labels)
+
+
+def test_editing_a_headcount_changes_the_simulated_result():
+    path = ROOT / "scenarios/normal_day.yaml"
+    at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
+    before = metric(at, "Service level, all queues")
+    row = shift_row(path, "gold", 1)
+    edit_cells(at, "shifts", {row: {"agents": 3}})
+    assert_clean(at)
+    assert at.session_state["scn.edited"]["changes"] == 1
+    # The last run is still shown until Run is pressed again, with a note saying so.
+    assert any("changed since this run" in i.value for i in at.info)
+    at.button(key="scn.run").click().run()
+    assert_clean(at)
+    after = metric(at, "Service level, all queues")
+    assert after != before
+    edited = load_scenario(path).with_changes({"agent_groups.gold.shifts[1].agents": 3})
+    total = simulate(edited, seed=1, reps=2).queue_summary().set_index("queue").loc["all"]
+    assert after == f"{100 * total['service_level']:.1f}%"
+    # The edited scenario (what "Download" saves) is the same scenario, arrivals inline.
+    text = at.session_state["scn.edited"]["text"]
+    again = scenario_from_dict(yaml.safe_load(text))
+    assert again.spec.agent_groups["gold"].shifts[1].agents == 3
+    assert np.allclose(again.contacts, edited.contacts)
+
+
+def test_edits_survive_a_visit_to_another_page():
+    path = ROOT / "scenarios/normal_day.yaml"
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    at.number_input(key="keep.scn.scale").set_value(1.2)
+    edit_cells(at, "shifts", {shift_row(path, "voice", 1): {"agents": 9}})
+    at.switch_page(PAGES["calculator"]).run()
+    at.switch_page(PAGES["scenario"]).run()
+    assert_clean(at)
+    assert at.selectbox(key="keep.scn.choice").value == "normal_day"
+    assert at.number_input(key="keep.scn.scale").value == pytest.approx(1.2)
+    assert at.session_state["scn.edited"]["changes"] == 2
+    shifts = at.data_editor[0].value
+    assert shifts.iloc[shift_row(path, "voice", 1)]["agents"] == 9
+
+
+def test_a_rejected_edit_shows_the_key_path():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {0: {"start": "25:00"}})
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("scenarios/normal_day.yaml: agent_groups.intern.shifts[0].start")
+    assert "HH:MM" in message
+
+
+@pytest.mark.parametrize("content", [
+    b"name: x\nqueues: [unclosed\n",                             # not YAML
+    yaml.safe_dump(small_scenario(queus={})).encode(),           # a misspelt key
+    yaml.safe_dump(small_scenario(interval_min=-5)).encode(),    # a wrong value
+], ids=["not-yaml", "misspelt-key", "wrong-value"])
+def test_a_bad_scenario_upload_shows_the_cli_message(tmp_path, monkeypatch, content):
+    (tmp_path / "bad.yaml").write_bytes(content)
+    expected = cli_message(tmp_path, monkeypatch, "simulate", "bad.yaml")
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(("bad.yaml", content, "text/yaml")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [expected]
+    assert expected.startswith("bad.yaml: ")
+
+
+def test_an_upload_whose_forecast_is_a_relative_file_needs_that_file():
+    scenario = (ROOT / "scenarios/normal_day.yaml").read_bytes()
+    forecast = (ROOT / "scenarios/normal_day_forecast.csv").read_bytes()
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(("normal_day.yaml", scenario, "text/yaml"))
+    at.run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("normal_day.yaml: arrivals.file: the forecast "
+                              "'normal_day_forecast.csv'")
+    assert "uploaded with the scenario" in message and "inline" in message
+    # Uploaded alongside, it is found (whatever its name), and nothing names a temp folder.
+    at.file_uploader(key="scn.upload_forecast").set_value(("fc.csv", forecast, "text/csv"))
+    at.run()
+    assert_clean(at)
+    assert "Normal day" in at.markdown[0].value
+    run_scenario(at)
+
+
+def test_an_upload_with_inline_arrivals_runs():
+    content = yaml.safe_dump(small_scenario()).encode()
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(("small.yaml", content, "text/yaml")).run()
+    assert_clean(at)
+    run_scenario(at)
+    assert "scenario" not in at.query_params
+
+
+def test_upload_errors_name_the_file_not_the_temporary_folder():
+    bad = inputs.Upload("bad.csv", b"interval_start,queue,contacts\n2026-11-11T00:00,a,-1\n")
+    with pytest.raises(InputError) as info:
+        inputs.read_uploaded_forecast(bad)
+    assert str(info.value) == "bad.csv: contacts: line 2: '-1' is not a non-negative number"
+    missing = inputs.Upload("s.yaml", yaml.safe_dump(small_scenario(arrivals={
+        "file": "/nonexistent/fc.csv"})).encode())
+    with pytest.raises(InputError) as info:
+        inputs.read_uploaded_scenario(missing)
+    assert "peakplan-upload" not in str(info.value)
+    assert str(info.value).startswith("s.yaml: arrivals.file: forecast file not found")
+
+
+def test_edited_tables_become_key_path_changes():
+    base = load_scenario(ROOT / "scenarios/normal_day.yaml")
+    t = edits.tables_of(base)
+    assert edits.changes_from(base, t) == {}
+    skills = t.skills.copy()
+    skills.loc["intern", "presales"] = pd.NA          # intern loses pre-sales
+    groups = t.groups.copy()
+    groups.loc[groups["group"] == "gold", "chat_concurrency"] = 5
+    queues = t.queues.copy()
+    queues.loc[queues["queue"] == "aftersales", "aht_s"] = 700.0
+    changed = edits.Tables(shifts=t.shifts, skills=skills, groups=groups, queues=queues,
+                           scale=1.3)
+    changes = edits.changes_from(base, changed)
+    assert changes == {"agent_groups.intern.skills": {"aftersales": 2},
+                       # the speed of a skill taken away goes with it
+                       "agent_groups.intern.speed": {"aftersales": 1.3},
+                       "agent_groups.gold.chat_concurrency": 5,
+                       "queues.aftersales.aht_s": 700,
+                       "arrivals.scale": 1.3}
+    edited = base.with_changes(changes)
+    assert edited.spec.agent_groups["intern"].skills == {"aftersales": 2}
+    assert np.allclose(edited.contacts, 1.3 * base.contacts)
+    shown = edits.describe(base, changes).set_index("key path")
+    assert shown.loc["agent_groups.gold.chat_concurrency", "scenario"] == "4"
+    assert shown.loc["arrivals.scale", "edited"] == "1.3"
+
+
+# --------------------------------------------------------------------------------------------
+# Compare
+# --------------------------------------------------------------------------------------------
+def test_compare_shows_the_paired_difference_of_an_edit():
+    path = ROOT / "scenarios/normal_day.yaml"
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {shift_row(path, "gold", 1): {"agents": 3}})
+    at.switch_page(PAGES["compare"]).run()
+    assert_clean(at)
+    assert at.selectbox(key="keep.cmp.a").value == "Scenario page, original"
+    assert at.selectbox(key="keep.cmp.b").value == "Scenario page, as edited"
+    at.button(key="cmp.run").click().run()
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) == 1
+    shown = at.dataframe[-1].value                  # per interval and queue, in percent
+    a = simulate(load_scenario(path), seed=1, reps=3)
+    b = simulate(load_scenario(path).with_changes({"agent_groups.gold.shifts[1].agents": 3}),
+                 seed=1, reps=3)
+    keys = ["rep", "interval", "queue"]
+    both = a.queue_intervals.merge(b.queue_intervals, on=keys, suffixes=("_a", "_b"))
+    both["d"] = both["service_level_b"] - both["service_level_a"]
+    expected = both.groupby(["interval", "queue"], sort=True)["d"].mean().to_numpy()
+    assert np.allclose(shown["service_level"].to_numpy(), 100 * expected, equal_nan=True)
+    assert (shown["service_level"].dropna() < 0).any()   # fewer agents: worse somewhere
+    assert shown["service_level_ci95"].notna().any()
+    assert shown["clear"].any()
+
+
+def test_the_same_scenario_twice_differs_by_exactly_zero():
+    # Common random numbers: the same scenario with the same seed is the same run.
+    at = open_page("compare")
+    at.selectbox(key="keep.cmp.a").set_value("normal_day")
+    at.selectbox(key="keep.cmp.b").set_value("normal_day").run()
+    at.button(key="cmp.run").click().run()
+    assert_clean(at)
+    shown = at.dataframe[-1].value
+    assert (shown["service_level"].dropna() == 0).all()
+
+
+def test_paired_difference_is_mean_ci_of_per_replication_differences():
+    base = scenario_from_dict(small_scenario())
+    more = base.with_changes({"agent_groups.chat_team.shifts[0].agents": 4})
+    a, b = simulate(base, seed=3, reps=4), simulate(more, seed=3, reps=4)
+    diff = paired_difference(a, b)
+    assert list(diff.columns[:3]) == ["interval", "interval_start", "queue"]
+    assert diff["interval_start"].iloc[0] == pd.Timestamp("2026-11-11T08:00")
+    row = diff[(diff["interval"] == 5) & (diff["queue"] == "chat")].iloc[0]
+    per_rep = (b.queue_intervals.query("interval == 5 and queue == 'chat'")["service_level"]
+               .to_numpy() - a.queue_intervals.query("interval == 5 and queue == 'chat'")
+               ["service_level"].to_numpy())
+    assert row["service_level"] == pytest.approx(per_rep.mean())
+    from scipy import stats
+    half = stats.t.ppf(0.975, 3) * per_rep.std(ddof=1) / 2.0
+    assert row["service_level_ci95"] == pytest.approx(half)
+    with pytest.raises(ValueError, match="same seed"):
+        paired_difference(a, simulate(more, seed=4, reps=4))
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sweep") / "grid"
+    base = scenario_from_dict(small_scenario())
+    run_sweep(base, [Axis("agent_groups.chat_team.shifts[0].agents", (2, 4))], out=out,
+              reps=2, seed=1)
+    return out
+
+
+def test_sweeps_page_reads_a_sweep_folder(sweep_folder):
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Folder")
+    at.text_input(key="keep.swp.path").set_value(str(sweep_folder)).run()
+    assert_clean(at)
+    assert at.selectbox(key="keep.swp.x").value == "agent_groups.chat_team.shifts[0].agents"
+    assert len(at.get("vega_lite_chart")) == 2      # the sweep, and one point per interval
+    summary = at.dataframe[0].value
+    expected = pd.read_csv(sweep_folder / "summary.csv")
+    assert len(summary) == len(expected) == 2 * 3   # 2 points x (chat, phone, all)
+    assert np.allclose(summary["service_level"], 100 * expected["service_level"])
+    chat = expected[expected["queue"] == "chat"].set_index("point")["service_level"]
+    assert chat[1] > chat[0]                         # more chat agents, better chat service
+    assert any("does not exist yet" in i.value for i in at.info)   # peakplan plan
+
+
+def test_sweeps_page_reads_an_uploaded_summary(sweep_folder):
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Upload summary.csv").run()
+    data = (sweep_folder / "summary.csv").read_bytes()
+    at.file_uploader(key="swp.upload").set_value(("summary.csv", data, "text/csv")).run()
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) == 1
+    at.file_uploader(key="swp.upload").set_value(("x.csv", b"a,b\n1,2\n", "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("x.csv: missing column(s) point, queue, service_level")
+
+
+def test_sweeps_page_names_a_folder_that_is_not_a_sweep(tmp_path):
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Folder")
+    at.text_input(key="keep.swp.path").set_value(str(tmp_path)).run()
+    assert not at.exception
+    assert at.error[0].value == (f"{tmp_path}: no summary.csv here: not the output folder of "
+                                 "peakplan sweep, or a sweep that has not finished (run the "
+                                 "same command again to finish it)")
