@@ -284,8 +284,11 @@ def _count_done(out: Path, points: Sequence[Point], reps: int) -> int:
 # One task
 # --------------------------------------------------------------------------------------------
 def _run_task(scenario: Scenario, params: dict[str, Any], point: int, rep: int, seed: int,
-              crn: bool, out: str) -> tuple[int, int]:
-    """Run replication ``rep`` of one point and write its files (runs in a worker)."""
+              crn: bool, out: str) -> tuple[int, int, pd.DataFrame, pd.DataFrame]:
+    """Run replication ``rep`` of one point and write its files (runs in a worker).
+
+    Returns the point, the replication and its two small whole-horizon tables, so that the
+    summary needs no second read of what was just written."""
     qi, gi, handled = run_rep(scenario, seed=seed, rep=rep, stream=None if crn else point)
     reps, group_reps = rep_summaries(scenario, qi, gi, handled)
     starts = scenario.interval_starts
@@ -300,7 +303,7 @@ def _run_task(scenario: Scenario, params: dict[str, Any], point: int, rep: int, 
         for key, value in params.items():
             frame[key] = value
         _write_atomic(frame, outdir / part / _task_name(point, rep))
-    return point, rep
+    return point, rep, reps, group_reps
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,6 +328,7 @@ class Sweep:
     seed: int
     reused: int
     computed: int
+    summaries: tuple[pd.DataFrame, pd.DataFrame] = field(repr=False)
 
     def intervals(self) -> pd.DataFrame:
         return _read_parts(self.out / "intervals", self.points, self.reps)
@@ -333,10 +337,12 @@ class Sweep:
         return _read_parts(self.out / "groups", self.points, self.reps)
 
     def summary(self) -> pd.DataFrame:
-        return sweep_summary(self.out, self.points, self.reps)[0]
+        """Per point and queue (as in summary.csv)."""
+        return self.summaries[0].copy()
 
     def group_summary(self) -> pd.DataFrame:
-        return sweep_summary(self.out, self.points, self.reps)[1]
+        """Per point and group (as in group_summary.csv)."""
+        return self.summaries[1].copy()
 
 
 def _read_parts(folder: Path, points: Sequence[Point], reps: int) -> pd.DataFrame:
@@ -373,10 +379,12 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
         on_start(len(tasks), reused)
     args = [(p.scenario, p.params, p.index, r, seed, crn, str(out)) for p, r in tasks]
     done = 0
+    fresh: dict[tuple[int, int], tuple[pd.DataFrame, pd.DataFrame]] = {}
 
-    def tick() -> None:
+    def tick(result: tuple[int, int, pd.DataFrame, pd.DataFrame]) -> None:
         nonlocal done
         done += 1
+        fresh[(result[0], result[1])] = (result[2], result[3])
         if progress is not None:
             progress(done, len(tasks))
 
@@ -385,8 +393,7 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
             _run_dask(args, dask_address, tick)
         elif jobs == 1 or len(args) <= 1:
             for a in args:
-                _run_task(*a)
-                tick()
+                tick(_run_task(*a))
         else:
             _run_processes(args, jobs, tick)
     except KeyboardInterrupt:
@@ -395,17 +402,18 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
     except _WorkerDied as exc:
         raise SweepInterrupted(f"a worker stopped ({exc})", done=_count_done(out, points, reps),
                                total=total) from None
-    _write_summaries(out, points, reps)
+    summaries = sweep_summary(out, points, reps, fresh=fresh)
+    _write_summaries(out, summaries)
     return Sweep(out=out, points=points, reps=reps, seed=seed, reused=reused,
-                 computed=len(tasks))
+                 computed=len(tasks), summaries=summaries)
 
 
 class _WorkerDied(Exception):
     pass
 
 
-def _run_processes(args: Sequence[tuple[Any, ...]], jobs: int, tick: Callable[[], None]
-                   ) -> None:
+def _run_processes(args: Sequence[tuple[Any, ...]], jobs: int,
+                   tick: Callable[[Any], None]) -> None:
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=jobs)
@@ -418,18 +426,16 @@ def _run_processes(args: Sequence[tuple[Any, ...]], jobs: int, tick: Callable[[]
                 pending.add(pool.submit(_run_task, *queue.pop()))
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
-                f.result()
-                tick()
+                tick(f.result())
     except BrokenProcessPool as exc:
         raise _WorkerDied(str(exc) or "a worker process died") from None
     finally:
-        # Fix (was wait=False): tasks already handed to a worker run to the end anyway (the
-        # interpreter waits for them at exit); waiting here lets the interrupt message count
-        # them, instead of naming fewer runs than are kept.
+        # Tasks already handed to a worker run to the end anyway (the interpreter waits for
+        # them at exit); waiting here lets the interrupt message count them.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[], None]
+def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[Any], None]
               ) -> None:
     try:
         from dask.distributed import Client, as_completed
@@ -444,8 +450,7 @@ def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[], 
     try:
         futures = [client.submit(_run_task, *a, pure=False) for a in args]
         for f in as_completed(futures):
-            f.result()
-            tick()
+            tick(f.result())
     except KeyboardInterrupt:
         client.cancel(futures)
         raise
@@ -490,15 +495,22 @@ def _targets_met(frame: pd.DataFrame, points: Sequence[Point]) -> pd.DataFrame:
     return frame
 
 
-def sweep_summary(out: str | Path, points: Sequence[Point], reps: int
+def sweep_summary(out: str | Path, points: Sequence[Point], reps: int, *,
+                  fresh: dict[tuple[int, int], tuple[pd.DataFrame, pd.DataFrame]] | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per point and queue, and per point and group: mean and ``*_ci95`` over replications of
-    the whole-horizon figures, with the point's parameters as columns."""
+    the whole-horizon figures, with the point's parameters as columns.
+
+    ``fresh`` holds the tables of runs just made (read from ``out`` otherwise)."""
     out = Path(out)
+    fresh = fresh or {}
     params = pd.DataFrame([{"point": p.index, **p.params} for p in points])
     tables = []
-    for part, key in (("reps", "queue"), ("group_reps", "group")):
-        stacked = _read_parts(out / part, points, reps)
+    for k, (part, key) in enumerate((("reps", "queue"), ("group_reps", "group"))):
+        stacked = pd.concat(
+            [fresh[(p.index, r)][k] if (p.index, r) in fresh else
+             pd.read_parquet(out / part / _task_name(p.index, r))
+             for p in points for r in range(reps)], ignore_index=True)
         stacked = stacked.drop(columns=[c for c in params.columns if c != "point"])
         summary = metrics.mean_ci(stacked, keys=["point", key])
         summary = params.merge(summary, on="point")
@@ -507,9 +519,8 @@ def sweep_summary(out: str | Path, points: Sequence[Point], reps: int
     return tables[0], tables[1]
 
 
-def _write_summaries(out: Path, points: Sequence[Point], reps: int) -> None:
-    queues, groups = sweep_summary(out, points, reps)
-    for name, frame in (("summary.csv", queues), ("group_summary.csv", groups)):
+def _write_summaries(out: Path, summaries: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    for name, frame in zip(("summary.csv", "group_summary.csv"), summaries):
         tmp = out / f".{name}.tmp"
         frame.to_csv(tmp, index=False)
         os.replace(tmp, out / name)
