@@ -6,13 +6,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from planner.errors import InputError
 
-__all__ = ["load_yaml", "validate", "field_path"]
+__all__ = ["load_yaml", "validate", "field_path", "StrictModel"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every model users write: unknown keys are errors, values are frozen, and a
+    true/false never stands for a number (YAML reads `yes` as true; pydantic would make it 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool):
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool:
+                raise ValueError(f"expected a number or text, got {str(value).lower()}")
+        return value
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -30,11 +30,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from planner import erlang
 from planner.errors import InputError
-from planner.files import load_yaml, validate
+from planner.files import StrictModel, load_yaml, validate
 from planner.forecast import Forecast
 
 # (There is no TargetsFile class: read_targets validates each queue as a QueuePlan.  Listing a
@@ -48,10 +48,8 @@ __all__ = ["Target", "QueuePlan", "TABLE_COLUMNS", "staffing_table", "interval_t
 _CEIL_GUARD = 1e-9
 
 
-class Target(BaseModel):
+class Target(StrictModel):
     """What a queue must achieve in every interval.  Any target left out is not checked."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     service_level: float | None = Field(0.8, gt=0.0, lt=1.0,
                                         description="answered within within_s / offered")
@@ -63,10 +61,8 @@ class Target(BaseModel):
                                         description="busy time / staffed time")
 
 
-class QueuePlan(BaseModel):
+class QueuePlan(StrictModel):
     """What staffing needs to know about one queue."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     channel: Literal["voice", "chat"] = "voice"
     aht_s: float | None = Field(None, gt=0.0,

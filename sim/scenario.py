@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from planner.errors import InputError
-from planner.files import load_yaml, validate
+from planner.files import StrictModel, load_yaml, validate
 from planner.forecast import read_forecast
 from planner.staffing import QueuePlan, Target
 
@@ -57,8 +57,7 @@ def _clock_field(v: str) -> str:
     return v
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Strict = StrictModel
 
 
 class QueueSpec(_Strict):

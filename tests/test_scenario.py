@@ -323,3 +323,14 @@ def test_cli_simulate_invalid_yaml(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert re.fullmatch(re.escape(f"peakplan: error: {path}: line ") + r"\d+.*not valid YAML.*\n",
                         err)
+
+
+@pytest.mark.parametrize("key, where", [("aht_s", "queues.a.aht_s"),
+                                        ("priority", "queues.a.priority")])
+def test_true_is_not_a_number(tmp_path: Path, key: str, where: str) -> None:
+    # YAML reads `yes`/`true` as a boolean; pydantic would quietly make it 1.
+    data = copy.deepcopy(BASE)
+    data["queues"]["a"][key] = True
+    path = _write(tmp_path, data)
+    with pytest.raises(InputError, match=re.escape(f"{path}: {where}: ") + "expected a number"):
+        load_scenario(path)
