@@ -116,12 +116,16 @@ def _queue_rows(frame: pd.DataFrame, plan: QueuePlan, *, queue: str, interval_s:
     aht_slot = aht * (1.0 + plan.chat_slowdown * (k - 1))
     rate = contacts / interval_s
     t = plan.target
+    if t.max_abandon is not None and plan.patience_s is None:
+        raise InputError(f"queue {queue!r} has an abandonment target (max_abandon) but no "
+                         "patience_s: abandonment needs the customers' mean patience "
+                         "(Erlang A)", file=source, field="patience_s")
     try:
         slots = erlang.agents_needed(
             rate_per_s=rate, aht_s=aht_slot, target_s=t.within_s if t.service_level else None,
             service_level=t.service_level if t.within_s is not None else None,
             patience_s=plan.patience_s, max_asa_s=t.max_asa_s,
-            max_abandon=t.max_abandon if plan.patience_s else None,
+            max_abandon=t.max_abandon,
             max_occupancy=t.max_occupancy)
     except ValueError as exc:
         raise InputError(f"queue {queue!r}: {exc}", file=source) from None

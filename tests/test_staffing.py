@@ -498,3 +498,12 @@ def test_scenario_meets_every_target_in_every_interval(scenario):
                         patience_s=plan.patience_s, agents=rows["agents"].to_numpy() * k,
                         target_s=targets[queue]["within_s"])
     np.testing.assert_allclose(rows["service_level"], r.service_level, rtol=1e-12)
+
+
+def test_an_abandonment_target_without_patience_is_an_error():
+    frame = pd.DataFrame({"interval_start": ["2026-11-11T00:00", "2026-11-11T00:30"],
+                          "queue": ["q", "q"], "contacts": [50, 60]})
+    fc = forecast_from_frame(frame, source="f.csv")
+    plan = QueuePlan(aht_s=180, target=Target(service_level=0.8, within_s=20, max_abandon=0.05))
+    with pytest.raises(InputError, match="queue 'q' has an abandonment target"):
+        staffing_table(fc, {"q": plan})
