@@ -6,6 +6,8 @@ The same path as ``peakplan staff``: a forecast (one row for one interval, or a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -67,9 +69,12 @@ else:
             forecast_pick = st.selectbox("Shipped forecast", list(shipped), key=K + "forecast",
                                          on_change=follow_forecast)
         else:
-            upload = st.file_uploader(
+            upload = ui.kept_upload(st.file_uploader(
                 "Forecast CSV (interval_start, queue, contacts[, aht_s])", type=["csv"],
-                key="calc.forecast_upload")
+                key="calc.forecast_upload"), key="calc.kept_forecast")
+            st.selectbox("Interval length (min), for a forecast of a single interval",
+                         [15, 30, 60], key=K + "interval_min",
+                         help="A forecast of several intervals gives its own length.")
     with c2:
         tsource = st.radio("Targets per queue", ["Settings below", "Shipped targets file",
                                                  "Upload a targets file"],
@@ -80,8 +85,9 @@ else:
                        or next(iter(shipped_t), None))
             targets_pick = st.selectbox("Shipped targets", list(shipped_t), key=K + "targets")
         elif tsource == "Upload a targets file":
-            targets_upload = st.file_uploader("Targets YAML", type=["yaml", "yml"],
-                                              key="calc.targets_upload")
+            targets_upload = ui.kept_upload(st.file_uploader(
+                "Targets YAML", type=["yaml", "yml"], key="calc.targets_upload"),
+                key="calc.kept_targets")
 
 # ---- the settings of a queue (every queue of a forecast, unless a targets file is used) ----
 uses_settings = mode == "One interval" or st.session_state[K + "targets_source"] == \
@@ -141,10 +147,25 @@ def the_forecast() -> Forecast | None:
                           "contacts": [st.session_state[K + "contacts"]]}),
             source="one interval", interval_min=float(st.session_state[K + "interval_min"]))
     if forecast_pick is not None:
-        return read_forecast(inputs.shipped_forecasts()[forecast_pick])
+        path = inputs.shipped_forecasts()[forecast_pick]
+        return with_length(lambda minutes: read_forecast(path, interval_min=minutes))
     if upload is not None:
-        return inputs.read_uploaded_forecast(inputs.Upload.of(upload))
+        up = inputs.Upload(*upload)
+        return with_length(lambda minutes: inputs.read_uploaded_forecast(
+            up, interval_min=minutes))
     return None
+
+
+def with_length(read: Callable[[float | None], Forecast]) -> Forecast:
+    """The forecast, with its interval length read from the file; a file of one interval
+    cannot give it, and takes the page's "Interval length" instead (like --interval-min).
+    Given always, it would be refused for a file whose intervals are another length."""
+    try:
+        return read(None)
+    except InputError as exc:
+        if not exc.problem.startswith("a single interval"):
+            raise
+    return read(float(st.session_state[K + "interval_min"]))
 
 
 def the_plans(forecast: Forecast) -> dict[str, QueuePlan] | None:
@@ -154,7 +175,7 @@ def the_plans(forecast: Forecast) -> dict[str, QueuePlan] | None:
     if targets_pick is not None:
         return read_targets(inputs.shipped_targets()[targets_pick])
     if targets_upload is not None:
-        return inputs.read_uploaded_targets(inputs.Upload.of(targets_upload))
+        return inputs.read_uploaded_targets(inputs.Upload(*targets_upload))
     return None
 
 
@@ -163,24 +184,16 @@ def show_one(table: pd.DataFrame, plan: QueuePlan) -> None:
     t = plan.target
     st.subheader("Agents needed")
     m = st.columns(6)
-    m[0].metric("Agents on the floor", f"{int(row['agents'])} agents")
+    m[0].metric("Agents on the floor", ui.fmt_count(int(row["agents"]), "agent"))
     m[1].metric(f"Scheduled ({100 * plan.shrinkage:g}% shrinkage)",
-                f"{int(row['scheduled'])} agents")
-    m[2].metric(f"Service level ({t.within_s or 0:g} s)", _pct(row["service_level"]))
-    m[3].metric("ASA", _sec(row["asa_s"]))
-    m[4].metric("Occupancy", _pct(row["occupancy"]))
+                ui.fmt_count(int(row["scheduled"]), "agent"))
+    m[2].metric(f"Service level ({t.within_s or 0:g} s)", ui.fmt_percent(row["service_level"]))
+    m[3].metric("ASA", ui.fmt_seconds(row["asa_s"]))
+    m[4].metric("Occupancy", ui.fmt_percent(row["occupancy"]))
     m[5].metric("P(abandon)" if plan.patience_s else "P(wait)",
-                _pct(row["p_abandon"] if plan.patience_s else row["p_wait"]))
+                ui.fmt_percent(row["p_abandon"] if plan.patience_s else row["p_wait"]))
     st.caption(f"Offered: {row['contacts']:g} contacts, AHT {row['aht_s']:g} s = "
                f"{row['traffic_erl']:.2f} Erlangs ({row['model'].replace('_', ' ')}).")
-
-
-def _pct(x: float) -> str:
-    return "-" if pd.isna(x) else f"{100 * x:.1f}%"
-
-
-def _sec(x: float) -> str:
-    return "-" if pd.isna(x) else f"{x:.1f} s"
 
 
 try:
@@ -201,7 +214,7 @@ else:
     summary = peak_summary(table, interval_min=forecast.interval_min)
     m = st.columns(4)
     m[0].metric("Contacts", f"{summary['contacts']:,.0f}")
-    m[1].metric("Peak, scheduled", f"{summary['peak_scheduled']} agents",
+    m[1].metric("Peak, scheduled", ui.fmt_count(int(summary["peak_scheduled"]), "agent"),
                 help=f"{summary['peak_agents']} on the floor")
     m[2].metric("Peak interval", f"{summary['peak_interval_start']:%H:%M}",
                 help=f"{summary['peak_interval_start']:%Y-%m-%d %H:%M}")

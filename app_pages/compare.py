@@ -2,7 +2,10 @@
 
 Common random numbers: replication ``r`` of both scenarios uses the same random streams, so the
 per-replication difference is mostly the change itself; its mean and 95% t interval per
-interval and queue are :func:`sim.replications.paired_difference`.
+interval and queue are :func:`sim.replications.paired_difference`.  Intervals are paired by
+position, so A and B must have the same interval length and number of intervals (refused
+otherwise); a different start is allowed and said.  The Scenario page's edited scenario is
+offered only while it is that page's latest edit (not after a rejected one).
 """
 
 from __future__ import annotations
@@ -20,9 +23,15 @@ EDITED, ORIGINAL = "Scenario page, as edited", "Scenario page, original"
 choices: dict[str, tuple[str, str]] = {}
 edited = st.session_state.get("scn.edited")
 base = st.session_state.get("scn.base")
-if edited and base:
-    choices[EDITED] = (edited["text"], edited["source"])
+rejected = st.session_state.get("scn.rejected")
+if base:
     choices[ORIGINAL] = (base["text"], base["source"])
+# The edited scenario only while it is the latest edit of the scenario the page shows: after
+# a rejected edit, or a change of scenario, what is kept is out of date.
+current = bool(edited and base and edited.get("token") == base.get("token")
+               and not rejected)
+if current:
+    choices[EDITED] = (edited["text"], edited["source"])
 shipped = inputs.shipped_scenarios()
 for name, path in shipped.items():
     choices[name] = ("", f"scenarios/{path.name}")  # text read when chosen
@@ -41,7 +50,11 @@ st.title("Compare")
 st.caption("Two scenarios (or the edited one against its original) run with the same seed and "
            "replications: each replication sees the same arrivals, handle times and patience "
            "in both (common random numbers), so the difference shows the change, not noise.")
-if EDITED not in choices:
+if rejected:
+    st.warning("The latest edit on the Scenario page was rejected, so there is no edited "
+               f"scenario to compare: correct it there first.\n\n{rejected['message']}",
+               icon=":material/warning:")
+elif EDITED not in choices:
     st.caption("Edit a scenario on the Scenario page to compare it with its original here.")
 elif edited and not edited.get("changes"):
     st.caption("The Scenario page has no changes yet: its edited and original scenarios are "
@@ -61,7 +74,7 @@ def text_of(label: str) -> tuple[str, str]:
     text, source = choices[label]
     if not text:  # a shipped scenario
         path = shipped[label]
-        text = runs.shipped_scenario_text(str(path), path.stat().st_mtime)
+        text = runs.shipped_text(path)
     return text, source
 
 
@@ -84,39 +97,50 @@ if (last["a"][1], last["b"][1], last["seed"], last["reps"]) != (text_a, text_b, 
 
 (label_a, text_a, source_a), (label_b, text_b, source_b) = last["a"], last["b"]
 try:
-    sim_a = runs.simulation(text_a, source=source_a, seed=last["seed"], reps=last["reps"])
-    sim_b = runs.simulation(text_b, source=source_b, seed=last["seed"], reps=last["reps"])
+    sa, sb = runs.scenario_of(text_a, source_a), runs.scenario_of(text_b, source_b)
 except InputError as exc:
     ui.show_error(exc)
     st.stop()
 
-qa, qb = set(sim_a.scenario.queues), set(sim_b.scenario.queues)
+qa, qb = set(sa.queues), set(sb.queues)
 if not qa & qb:
     st.error("A and B have no queue in common: there is nothing to pair.")
     st.stop()
 if qa != qb:
     st.warning(f"Only the queues in both are compared ({', '.join(sorted(qa & qb))}).")
-sa, sb = sim_a.scenario, sim_b.scenario
-if (sa.spec.start, sa.n_intervals, sa.spec.interval_min) != (sb.spec.start, sb.n_intervals,
-                                                              sb.spec.interval_min):
-    st.warning(f"A starts {sa.spec.start:%Y-%m-%d %H:%M} with {sa.n_intervals} intervals of "
-               f"{sa.spec.interval_min:g} min, B {sb.spec.start:%Y-%m-%d %H:%M} with "
-               f"{sb.n_intervals} of {sb.spec.interval_min:g} min: intervals are paired by "
-               "position and shown in A's time.")
+# Intervals are paired by position: only the same grid of intervals pairs like with like.
+if (sa.n_intervals, sa.spec.interval_min) != (sb.n_intervals, sb.spec.interval_min):
+    st.error(f"A has {sa.n_intervals} intervals of {sa.spec.interval_min:g} min, B "
+             f"{sb.n_intervals} of {sb.spec.interval_min:g} min: intervals cannot be paired "
+             "(expected the same interval length and number of intervals).",
+             icon=":material/error:")
+    st.stop()
+if sa.spec.start != sb.spec.start:
+    st.warning(f"A starts {sa.spec.start:%Y-%m-%d %H:%M}, B {sb.spec.start:%Y-%m-%d %H:%M}: "
+               "intervals are paired by position (B's first with A's first...) and shown in "
+               "A's time.", icon=":material/warning:")
 
-diff = runs.paired_difference(sim_a, sim_b)
+try:
+    both = runs.compared(text_a, source_a, text_b, source_b, seed=last["seed"],
+                         reps=last["reps"])
+except InputError as exc:
+    ui.show_error(exc)
+    st.stop()
+diff = both.difference
 
 # ---- side by side ------------------------------------------------------------------------
 st.subheader("Over the horizon")
 cols = ["queue", "offered", "service_level", "service_level_ci95", "asa_s", "asa_s_ci95",
         "abandon_rate", "abandon_rate_ci95", "occupancy"]
 c1, c2 = st.columns(2)
-for col, label, sim, key in ((c1, label_a, sim_a, "cmp.sum_a"), (c2, label_b, sim_b,
-                                                                 "cmp.sum_b")):
-    col.markdown(f"**{'A' if key.endswith('a') else 'B'}: {label}** ({sim.scenario.spec.name})")
-    view = ui.as_percent(sim.queue_summary()[cols])
+for col, label, scenario, summary, key in (
+        (c1, label_a, sa, both.summary_a, "cmp.sum_a"),
+        (c2, label_b, sb, both.summary_b, "cmp.sum_b")):
+    col.markdown(f"**{'A' if key.endswith('a') else 'B'}: {label}** ({scenario.spec.name})")
+    view = ui.as_percent(summary[cols])
     col.dataframe(view, hide_index=True, column_config=ui.column_config(view), key=key)
-st.caption(f"Both: seed {sim_a.seed}, {sim_a.reps} replications; ± = 95% confidence interval.")
+st.caption(f"Both: seed {last['seed']}, {last['reps']} replications; ± = 95% confidence "
+           "interval.")
 
 # ---- per interval --------------------------------------------------------------------------
 st.subheader("Difference per interval (B - A)")

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TypeVar
 
 import yaml
@@ -128,15 +128,24 @@ def read_uploaded_scenario(scenario: Upload, forecast: Upload | None = None) -> 
 
     A scenario whose ``arrivals.file`` is a path relative to the scenario file cannot find that
     file in an upload: the forecast CSV must be uploaded with it (``forecast``; it is put where
-    the scenario expects it, whatever its own name).  A scenario with inline arrivals needs
-    nothing else.
+    the scenario expects it, whatever its own name).  An absolute ``arrivals.file``, or one
+    out of the scenario's folder, is refused: an upload reads no file of the server.  A
+    scenario with inline arrivals needs nothing else.
     """
     with _upload_folder() as folder:
         name = _file_name(scenario.name)
         data = _read(scenario, load_yaml, folder)
         arrivals = data.get("arrivals")
         file = arrivals.get("file") if isinstance(arrivals, dict) else None
-        if isinstance(file, str) and not Path(file).is_absolute():
+        if isinstance(file, str) and (Path(file).is_absolute()
+                                      or PureWindowsPath(file).is_absolute()):
+            # The server's own files are not the user's to read.
+            raise InputError(
+                f"forecast file not found in the upload: {file!r} is an absolute path, which "
+                "an uploaded scenario cannot read (expected the file name of the forecast CSV "
+                "uploaded with it, or the arrivals given inline)", file=name,
+                field="arrivals.file")
+        if isinstance(file, str):
             if forecast is None:
                 raise InputError(
                     f"the forecast {file!r} is a file next to the scenario, which an upload "

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 import streamlit as st
+import yaml
 
 from planner.errors import InputError
 from planner.forecast import Forecast
@@ -31,8 +33,10 @@ from sim.scenario import Scenario
 from app_pages.inputs import (Upload, read_uploaded_scenario, scenario_from_text,
                                scenario_text)
 
-__all__ = ["staffing", "shipped_scenario_text", "uploaded_scenario_text", "scenario_of", "simulation",
-           "interval_results", "group_results", "misses", "targets_of", "paired_difference",
+__all__ = ["staffing", "shipped_scenario_text", "shipped_stamp", "shipped_text",
+           "uploaded_scenario_text", "scenario_of", "simulation", "SimTables",
+           "simulation_tables", "Compared", "compared", "interval_results", "group_results",
+           "misses", "targets_of", "paired_difference",
            "SweepResults", "read_sweep_folder", "read_sweep_summary", "sweep_folders",
            "sweep_intervals", "COMPARED"]
 
@@ -53,12 +57,41 @@ def _staffing(frame: pd.DataFrame, interval_min: float, source: str,
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def shipped_scenario_text(path: str, stamp: float) -> str:
-    """A shipped scenario file (and its forecast) as self-contained YAML text; ``stamp`` (the
-    file's modification time) makes an edited file load again."""
+def shipped_scenario_text(path: str, stamp: tuple) -> str:
+    """A shipped scenario file (and its forecast) as self-contained YAML text; ``stamp`` (see
+    :func:`shipped_stamp`) makes an edited file, or an edited forecast, load again."""
     from sim.scenario import load_scenario
 
     return scenario_text(load_scenario(path))
+
+
+def shipped_stamp(path: str | Path) -> tuple:
+    """Modification time and size of a scenario file and of the forecast its
+    ``arrivals.file`` names (load_scenario reads both): a change to either changes the stamp."""
+    path = Path(path)
+
+    def of(p: Path) -> tuple:
+        try:
+            st_ = p.stat()
+        except OSError:
+            return (str(p), None, None)
+        return (str(p), st_.st_mtime_ns, st_.st_size)
+
+    stamp = [of(path)]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None  # load_scenario reports it
+    arrivals = data.get("arrivals") if isinstance(data, dict) else None
+    file = arrivals.get("file") if isinstance(arrivals, dict) else None
+    if isinstance(file, str) and file:
+        stamp.append(of(path.parent / file))
+    return tuple(stamp)
+
+
+def shipped_text(path: str | Path) -> str:
+    """:func:`shipped_scenario_text`, loaded again when the file or its forecast changes."""
+    return shipped_scenario_text(str(path), shipped_stamp(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -89,6 +122,51 @@ def simulation(text: str, *, source: str, seed: int, reps: int) -> Simulation:
     result = simulate(scenario, seed=seed, reps=reps, progress=progress)
     bar.empty()
     return result
+
+
+@dataclass(frozen=True)
+class SimTables:
+    """What the Scenario page shows of a simulation, computed once per (text, seed, reps):
+    ``intervals`` (:func:`interval_results`), ``groups`` (:func:`group_results`),
+    ``summary`` (queue summary with the queues' targets), ``group_summary``."""
+
+    queues: tuple[str, ...]
+    seed: int
+    reps: int
+    intervals: pd.DataFrame
+    groups: pd.DataFrame
+    summary: pd.DataFrame
+    group_summary: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def simulation_tables(text: str, *, source: str, seed: int, reps: int) -> SimTables:
+    """The tables of :func:`simulation`, cached so that a widget changed after a run is
+    instant."""
+    sim = simulation(text, source=source, seed=seed, reps=reps)
+    summary = sim.queue_summary().merge(targets_of(sim.scenario), on="queue", how="left")
+    return SimTables(queues=tuple(sim.scenario.queues), seed=sim.seed, reps=sim.reps,
+                     intervals=interval_results(sim), groups=group_results(sim),
+                     summary=summary, group_summary=sim.group_summary())
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What the Compare page shows: each side's queue summary and the paired difference."""
+
+    summary_a: pd.DataFrame
+    summary_b: pd.DataFrame
+    difference: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def compared(text_a: str, source_a: str, text_b: str, source_b: str, *, seed: int,
+             reps: int) -> Compared:
+    """Both simulations with the same seed and replications, and their paired difference."""
+    sim_a = simulation(text_a, source=source_a, seed=seed, reps=reps)
+    sim_b = simulation(text_b, source=source_b, seed=seed, reps=reps)
+    return Compared(summary_a=sim_a.queue_summary(), summary_b=sim_b.queue_summary(),
+                    difference=paired_difference(sim_a, sim_b))
 
 
 def targets_of(scenario: Scenario) -> pd.DataFrame:
@@ -237,8 +315,20 @@ def read_sweep_folder(path: str | Path) -> SweepResults:
 @st.cache_data(show_spinner=False, max_entries=8)
 def sweep_intervals(path: str, stamp: float, point: int) -> pd.DataFrame:
     """One point's per-interval results (intervals/ Parquet): mean and 95% half-width over
-    replications, per interval and queue."""
-    frame = pd.read_parquet(Path(path) / "intervals", filters=[("point", "==", int(point))])
+    replications, per interval and queue.  An unreadable folder, or a point without results
+    (a sweep stopped early, files deleted), is an :class:`InputError` naming both."""
+    folder = Path(path) / "intervals"
+    try:
+        frame = pd.read_parquet(folder, filters=[("point", "==", int(point))])
+    except (pyarrow.ArrowException, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"no per-interval results readable for point {point} ({first}; "
+                         "expected the Parquet files peakplan sweep writes)",
+                         file=folder) from None
+    if frame.empty:
+        raise InputError(f"no per-interval results for point {point} (expected its Parquet "
+                         f"files p{int(point):05d}-r*.parquet: run the same peakplan sweep "
+                         "command again to finish it)", file=folder)
     frame = frame.drop(columns=[c for c in frame.columns if c not in metrics.QUEUE_COLUMNS
                                 and c not in ("rep", "interval_start")])
     out = metrics.mean_ci(frame.drop(columns="interval_start"), keys=["interval", "queue"])

@@ -85,18 +85,23 @@ else:
     path = shipped[choice]
     source = f"scenarios/{path.name}"
     try:
-        text = runs.shipped_scenario_text(str(path), path.stat().st_mtime)
+        text = runs.shipped_text(path)
     except InputError as exc:
         ui.show_error(exc)
         st.stop()
 base = runs.scenario_of(text, source)
 token = hashlib.sha256(text.encode()).hexdigest()[:12]
-st.session_state["scn.base"] = {"text": text, "source": source, "label": choice}
+st.session_state["scn.base"] = {"text": text, "source": source, "label": choice,
+                                "token": token}
 
 # ---- the edit tables -------------------------------------------------------------------
+# The editors' keys end in ``version``, which only ever grows in a session: a data editor's
+# state holds its edits as changes to rows of the table it was given, so an old key given
+# fresh tables (back to a scenario seen before) would apply an old edit again, unseen.
 state = st.session_state.get("scn.edits")
 if state is None or state["token"] != token:
-    state = {"token": token, "version": 0, "tables": edits.tables_of(base)}
+    version = 0 if state is None else state["version"] + 1
+    state = {"token": token, "version": version, "tables": edits.tables_of(base)}
     st.session_state["scn.edits"] = state
     st.session_state[K + "scale"] = 1.0
 
@@ -126,7 +131,7 @@ with tab_heads:
                        "start": st.column_config.TextColumn("start", max_chars=5),
                        "end": st.column_config.TextColumn("end", max_chars=5),
                        "agents": st.column_config.NumberColumn(
-                           "agents", min_value=0, step=1, format="%d agents")})
+                           "agents", min_value=0, step=1, format="%d")})
 with tab_skills:
     st.caption("Which queues each group takes: the preference (1 first, then 2...); blank = "
                "no skill. An agent who frees up takes its best-preference queue first.")
@@ -172,6 +177,10 @@ try:
 except InputError as exc:
     changes = None
     ui.show_error(exc)
+    # The Compare page must not offer the last accepted edit as "as edited".
+    st.session_state["scn.rejected"] = {"token": token, "message": str(exc)}
+else:
+    st.session_state.pop("scn.rejected", None)
 
 if changes:
     with st.expander(f"Your changes ({len(changes)})", expanded=False):
@@ -184,7 +193,7 @@ if edited is None:
 
 edited_text = inputs.scenario_text(edited)
 st.session_state["scn.edited"] = {"text": edited_text, "source": source,
-                                  "changes": len(changes or {})}
+                                  "changes": len(changes or {}), "token": token}
 stem = Path(source).stem
 c2.download_button("Download the edited scenario (YAML)", edited_text.encode("utf-8"),
                    file_name=f"{stem}_edited.yaml" if changes else f"{stem}.yaml",
@@ -215,33 +224,30 @@ if (last["text"], last["seed"], last["reps"]) != (edited_text, seed, reps):
             "simulation** again to see the effect. Showing the last run.")
 
 try:
-    sim = runs.simulation(last["text"], source=last["source"], seed=last["seed"],
-                          reps=last["reps"])
+    sim = runs.simulation_tables(last["text"], source=last["source"], seed=last["seed"],
+                                 reps=last["reps"])
 except InputError as exc:
     ui.show_error(exc)
     st.stop()
-intervals = runs.interval_results(sim)
-groups_i = runs.group_results(sim)
-summary = sim.queue_summary()
-summary = summary.merge(runs.targets_of(sim.scenario), on="queue", how="left")
+intervals, groups_i, summary = sim.intervals, sim.groups, sim.summary
 
 # ---- results -----------------------------------------------------------------------------
 n_miss = int(intervals["miss"].sum())
 n_busy = int((intervals["offered"] > 0).sum())
 all_row = summary[summary["queue"] == "all"].iloc[0]
 m = st.columns(4)
-m[0].metric("Service level, all queues", f"{100 * all_row['service_level']:.1f}%",
+m[0].metric("Service level, all queues", ui.fmt_percent(all_row["service_level"]),
             help="Answered within the queue's target time / offered, over the horizon.")
-m[1].metric("Abandoned", f"{100 * all_row['abandon_rate']:.1f}%")
-m[2].metric("ASA", f"{all_row['asa_s']:.1f} s", help="Mean wait of answered contacts.")
+m[1].metric("Abandoned", ui.fmt_percent(all_row["abandon_rate"]))
+m[2].metric("ASA", ui.fmt_seconds(all_row["asa_s"]), help="Mean wait of answered contacts.")
 m[3].metric("Intervals missing a target", f"{n_miss} of {n_busy}",
             help="Interval x queue cells with contacts whose mean misses the queue's "
                  "service-level, ASA or abandonment target.")
 st.caption(f"{sim.reps} replication{'s' if sim.reps > 1 else ''}, seed {sim.seed}; "
            "± = 95% confidence interval over replications.")
 
-shown_queues = st.multiselect("Queues shown in the charts", list(sim.scenario.queues),
-                              default=list(sim.scenario.queues), key=f"scn.shown.{token}")
+shown_queues = st.multiselect("Queues shown in the charts", list(sim.queues),
+                              default=list(sim.queues), key=f"scn.shown.{token}")
 sel = intervals[intervals["queue"].isin(shown_queues)]
 st.markdown("**Service level per interval** against the queue's target (dashed); band: 95% "
             "confidence interval; :red[red rings]: intervals that miss a target.")
@@ -260,7 +266,7 @@ view = ui.as_percent(summary[cols])
 st.dataframe(view, hide_index=True, column_config=ui.column_config(
     view, labels={"target": "SL target", "occupancy": "occupancy of its agents"}),
     key="scn.summary")
-gview = ui.as_percent(sim.group_summary()[["group", "occupancy", "occupancy_ci95",
+gview = ui.as_percent(sim.group_summary[["group", "occupancy", "occupancy_ci95",
                                            "slot_occupancy", "slot_occupancy_ci95"]])
 st.dataframe(gview, hide_index=True, column_config=ui.column_config(gview),
              key="scn.group_summary")

@@ -52,10 +52,11 @@ try:
         results = runs.read_sweep_folder(path)
     else:
         up = st.file_uploader("summary.csv of a sweep", type=["csv"], key="swp.upload")
-        if up is None:
+        kept = ui.kept_upload(up, key="swp.uploaded")
+        if kept is None:
             st.info("Upload the summary.csv of a sweep.")
             st.stop()
-        results = runs.read_sweep_summary(up.getvalue(), name=up.name)
+        results = runs.read_sweep_summary(kept[1], name=kept[0])
 except InputError as exc:
     ui.show_error(exc)
     st.stop()
@@ -128,7 +129,11 @@ if results.has_intervals:
                          key="swp.point")
     folder = Path(results.source)
     stamp = (folder / "summary.csv").stat().st_mtime
-    frame = runs.sweep_intervals(str(folder), stamp, int(point))
+    try:
+        frame = runs.sweep_intervals(str(folder), stamp, int(point))
+    except InputError as exc:
+        ui.show_error(exc)
+        st.stop()
     frame = frame.assign(target=float("nan"), miss=False)
     st.markdown("**Service level per interval** at this point; band: 95% confidence interval")
     st.altair_chart(charts.service_level(frame), width="stretch", key="swp.point_chart")

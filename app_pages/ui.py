@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import math
+
 import pandas as pd
 import streamlit as st
 
 from planner.errors import InputError
 
 __all__ = ["KEEP", "keep_widget_values", "default", "show_error", "percent", "seconds",
-           "agents", "number", "as_percent", "column_config", "PERCENT_COLUMNS",
+           "agents", "number", "as_percent", "fmt_percent", "fmt_seconds", "fmt_count",
+           "kept_upload", "column_config", "PERCENT_COLUMNS",
            "SECONDS_COLUMNS", "COUNT_COLUMNS", "LABELS"]
 
 KEEP = "keep."
@@ -59,6 +62,24 @@ def show_error(exc: InputError) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
+def kept_upload(uploaded: Any | None, *, key: str) -> tuple[str, bytes] | None:
+    """(name, bytes) of what ``st.file_uploader`` returned, or of the file uploaded earlier:
+    an uploader forgets its file when another page is opened, so the bytes are kept in the
+    session under ``key`` until another file replaces them or "Forget it" is pressed."""
+    if uploaded is not None:
+        kept = {"name": str(uploaded.name), "data": bytes(uploaded.getvalue())}
+        st.session_state[key] = kept
+        return kept["name"], kept["data"]
+    kept = st.session_state.get(key)
+    if kept is None:
+        return None
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.caption(f"Using {kept['name']}, uploaded earlier.")
+    c2.button("Forget it", key=f"{key}.forget", icon=":material/close:",
+              on_click=lambda: st.session_state.pop(key, None))
+    return kept["name"], kept["data"]
+
+
 def percent(label: str, *, help: str | None = None) -> Any:
     """A column of percentages (values already x100)."""
     return st.column_config.NumberColumn(label, format="%.1f%%", help=help)
@@ -71,6 +92,27 @@ def seconds(label: str, *, help: str | None = None) -> Any:
 def agents(label: str, *, help: str | None = None) -> Any:
     """A whole number of agents (the label says so: "1 agents" reads badly)."""
     return st.column_config.NumberColumn(label, format="%d", help=help)
+
+
+def fmt_percent(fraction: float) -> str:
+    """A fraction as "80.0%", or "-" where there is no value (NaN: no contacts, no agents)."""
+    return f"{100 * fraction:.1f}%" if _finite(fraction) else "-"
+
+
+def fmt_seconds(seconds_: float) -> str:
+    return f"{seconds_:.1f} s" if _finite(seconds_) else "-"
+
+
+def fmt_count(n: int, noun: str) -> str:
+    """"1 agent", "14 agents"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _finite(x: object) -> bool:
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def number(label: str, fmt: str = "%.1f", *, help: str | None = None) -> Any:

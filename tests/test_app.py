@@ -462,3 +462,180 @@ def test_sweeps_page_names_a_folder_that_is_not_a_sweep(tmp_path):
     assert at.error[0].value == (f"{tmp_path}: no summary.csv here: not the output folder of "
                                  "peakplan sweep, or a sweep that has not finished (run the "
                                  "same command again to finish it)")
+
+
+# --------------------------------------------------------------------------------------------
+# Found in review: each test fails without its fix
+# --------------------------------------------------------------------------------------------
+def test_going_back_to_a_scenario_does_not_apply_an_old_edit_again():
+    path = ROOT / "scenarios/normal_day.yaml"
+    row = shift_row(path, "voice", 1)
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    original = at.data_editor[0].value.iloc[row]["agents"]
+    edit_cells(at, "shifts", {row: {"agents": 0}})
+    assert at.session_state["scn.edited"]["changes"] == 1
+    at.selectbox(key="keep.scn.choice").set_value("singles_day").run()
+    at.selectbox(key="keep.scn.choice").set_value("normal_day").run()
+    assert_clean(at)
+    # The tables are the scenario's again, and so is what runs, downloads and compares.
+    assert at.data_editor[0].value.iloc[row]["agents"] == original
+    assert at.session_state["scn.edited"]["changes"] == 0
+    assert not [e for e in at.expander if e.label.startswith("Your changes")]
+
+
+def test_a_shipped_scenario_loads_again_when_its_forecast_changes(tmp_path):
+    from app_pages import runs
+
+    path = tmp_path / "day.yaml"
+    path.write_bytes((ROOT / "scenarios/normal_day.yaml").read_bytes())
+    forecast = tmp_path / "normal_day_forecast.csv"
+    frame = pd.read_csv(ROOT / "scenarios/normal_day_forecast.csv")
+    frame.to_csv(forecast, index=False)
+    before = scenario_from_dict(yaml.safe_load(runs.shipped_text(path)))
+    frame.assign(contacts=frame["contacts"] * 2).to_csv(forecast, index=False)
+    after = scenario_from_dict(yaml.safe_load(runs.shipped_text(path)))
+    assert np.allclose(after.contacts, 2 * before.contacts)
+
+
+@pytest.mark.parametrize("damage", ["empty intervals folder", "one point missing"])
+def test_sweeps_page_names_the_point_whose_intervals_are_missing(sweep_folder, tmp_path,
+                                                                 damage):
+    import shutil
+
+    folder = tmp_path / "grid"
+    shutil.copytree(sweep_folder, folder)
+    pattern = "*.parquet" if damage == "empty intervals folder" else "p00000-*.parquet"
+    for f in (folder / "intervals").glob(pattern):
+        f.unlink()
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Folder")
+    at.text_input(key="keep.swp.path").set_value(str(folder)).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith(f"{(folder / 'intervals').resolve()}: no per-interval results")
+    assert "for point 0" in message and "Something went wrong" not in message
+    assert len(at.get("vega_lite_chart")) == 1     # the sweep itself is still shown
+
+
+def test_compare_does_not_offer_an_edit_the_scenario_page_rejected():
+    path = ROOT / "scenarios/normal_day.yaml"
+    row = shift_row(path, "gold", 1)
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {row: {"agents": 3}})
+    edit_cells(at, "shifts", {row: {"agents": 3}, 0: {"start": "25:00"}})
+    at.switch_page(PAGES["compare"]).run()
+    assert not at.exception
+    assert any("rejected" in w.value and "25:00" in w.value for w in at.warning)
+    assert "Scenario page, as edited" not in at.selectbox(key="keep.cmp.b").options
+    assert at.selectbox(key="keep.cmp.a").value == "Scenario page, original"
+
+
+def compare_with(edited: dict) -> AppTest:
+    """The Compare page, A = small_scenario() as the Scenario page's original, B = ``edited``
+    as its edited scenario; Run both pressed."""
+    text = inputs.scenario_text(scenario_from_dict(small_scenario()))
+    text_b = inputs.scenario_text(scenario_from_dict(edited))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.session_state["scn.edited"] = {"text": text_b, "source": "small.yaml", "changes": 1,
+                                      "token": "t"}
+    at.run()
+    at.switch_page(PAGES["compare"]).run()
+    at.number_input(key="keep.cmp.reps").set_value(2)
+    at.button(key="cmp.run").click().run()
+    assert not at.exception
+    return at
+
+
+def test_compare_refuses_intervals_of_another_length():
+    at = compare_with(small_scenario(interval_min=30, arrivals={"chat": [30.0] * 24,
+                                                                "phone": [15.0] * 24}))
+    assert "cannot be paired" in at.error[0].value
+    assert not at.get("vega_lite_chart")
+
+
+def test_compare_says_intervals_are_paired_by_position_when_the_start_differs():
+    at = compare_with(small_scenario(start="2026-11-12T08:00"))
+    assert not at.error
+    assert any("paired by position" in w.value for w in at.warning)
+
+
+def test_an_upload_cannot_read_a_server_file():
+    data = yaml.safe_load((ROOT / "scenarios/normal_day.yaml").read_text())
+    data["arrivals"]["file"] = str(ROOT / "scenarios/normal_day_forecast.csv")
+    upload = inputs.Upload("s.yaml", yaml.safe_dump(data).encode())
+    with pytest.raises(InputError, match=r"^s\.yaml: arrivals\.file: .*absolute path"):
+        inputs.read_uploaded_scenario(upload)
+    data["arrivals"]["file"] = "../../normal_day_forecast.csv"
+    upload = inputs.Upload("s.yaml", yaml.safe_dump(data).encode())
+    with pytest.raises(InputError, match="outside the scenario's folder"):
+        inputs.read_uploaded_scenario(upload, inputs.Upload("fc.csv", b"x"))
+
+
+def test_no_contacts_show_a_dash_not_nan():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    at.number_input(key="keep.scn.scale").set_value(0.0).run()
+    run_scenario(at)
+    assert metric(at, "Service level, all queues") == "-"
+    assert metric(at, "ASA") == "-"
+
+
+def test_one_agent_is_one_agent():
+    at = open_page("calculator")
+    at.number_input(key="keep.calc.contacts").set_value(1.0).run()
+    assert_clean(at)
+    assert metric(at, "Agents on the floor") == "1 agent"
+    assert metric(at, "Scheduled") == "2 agents"
+
+
+def test_calculator_and_sweeps_uploads_survive_a_visit_to_another_page(sweep_folder):
+    forecast = (ROOT / "scenarios/normal_day_forecast.csv").read_bytes()
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("A forecast (CSV)").run()
+    at.radio(key="keep.calc.forecast_source").set_value("Upload a CSV")
+    at.radio(key="keep.calc.targets_source").set_value("Settings below").run()
+    at.file_uploader(key="calc.forecast_upload").set_value(("fc.csv", forecast, "text/csv"))
+    at.run()
+    assert_clean(at)
+    at.switch_page(PAGES["sweeps"]).run()
+    at.radio(key="keep.swp.source").set_value("Upload summary.csv").run()
+    at.file_uploader(key="swp.upload").set_value(
+        ("summary.csv", (sweep_folder / "summary.csv").read_bytes(), "text/csv")).run()
+    assert_clean(at)
+    at.switch_page(PAGES["calculator"]).run()
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == 48 * 4
+    at.button(key="calc.kept_forecast.forget").click().run()
+    assert any("Choose or upload" in i.value for i in at.info)
+    at.switch_page(PAGES["sweeps"]).run()
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_a_forecast_of_one_interval_takes_the_pages_interval_length():
+    one = b"interval_start,queue,contacts\n2026-11-11T09:00,presales,100\n"
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("A forecast (CSV)").run()
+    at.radio(key="keep.calc.forecast_source").set_value("Upload a CSV")
+    at.radio(key="keep.calc.targets_source").set_value("Settings below").run()
+    at.file_uploader(key="calc.forecast_upload").set_value(("one.csv", one, "text/csv")).run()
+    assert_clean(at)
+    assert at.dataframe[0].value["agents"].tolist() == [14]     # 100 in 30 min: README
+    at.selectbox(key="keep.calc.interval_min").set_value(60).run()
+    assert_clean(at)
+    assert at.dataframe[0].value["agents"].tolist() == [agents_needed(
+        rate_per_s=100 / 3600, aht_s=180.0, target_s=20.0, service_level=0.8)]
+
+
+def test_a_change_after_a_run_does_not_recompute_the_tables(monkeypatch):
+    from sim.replications import Simulation
+
+    at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
+    calls = []
+    real = Simulation.queue_interval_summary
+    monkeypatch.setattr(Simulation, "queue_interval_summary",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    at.toggle(key="keep.scn.only_misses").set_value(True).run()
+    assert_clean(at)
+    assert calls == []
