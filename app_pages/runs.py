@@ -182,18 +182,11 @@ def targets_of(scenario: Scenario) -> pd.DataFrame:
                                       "max_asa_s": float, "max_abandon": float})
 
 
-def misses(frame: pd.DataFrame) -> pd.Series:
-    """Intervals (rows of :func:`interval_results`) whose mean misses a target of the queue:
-    service level below, ASA or abandonment above.  Intervals without contacts miss nothing."""
-    def below(value: str, limit: str) -> pd.Series:
-        return (frame[value] < frame[limit]).fillna(False).astype(bool)
-
-    def above(value: str, limit: str) -> pd.Series:
-        return (frame[value] > frame[limit]).fillna(False).astype(bool)
-
-    out = below("service_level", "target") | above("asa_s", "max_asa_s") \
-        | above("abandon_rate", "max_abandon")
-    return out & (frame["offered"] > 0)
+def misses(frame: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Intervals (rows of :func:`interval_results`) whose mean misses a target of the queue
+    (:func:`sim.metrics.target_deficit`).  Intervals without contacts miss nothing."""
+    targets = {q: scenario.spec.queues[q].target for q in scenario.queues}
+    return (metrics.target_deficit(frame, targets) > 0) & (frame["offered"] > 0)
 
 
 def interval_results(sim: Simulation) -> pd.DataFrame:
@@ -203,7 +196,7 @@ def interval_results(sim: Simulation) -> pd.DataFrame:
     starts = sim.scenario.interval_starts
     frame.insert(1, "interval_start", starts[frame["interval"].to_numpy()])
     frame = frame.merge(targets_of(sim.scenario), on="queue", how="left")
-    frame["miss"] = misses(frame)
+    frame["miss"] = misses(frame, sim.scenario)
     return frame
 
 

@@ -401,20 +401,21 @@ def _write_simulation(sim: Any, out: Path, *, fmt: str) -> None:
 def _print_simulation(sim: Any) -> None:
     sc = sim.scenario
     qi = sim.queue_interval_summary()
+    from sim.metrics import target_deficit
+
+    qi["miss"] = target_deficit(qi, {q: sc.spec.queues[q].target for q in sc.queues}) > 0
     sl = qi.pivot(index="interval", columns="queue", values="service_level")
     ab = qi.pivot(index="interval", columns="queue", values="abandon_rate")
+    missed = qi.pivot(index="interval", columns="queue", values="miss")
     view = pd.DataFrame(index=sl.index)
-    targets = {q: sc.spec.queues[q].target.service_level for q in sc.queues}
     for q in sl.columns:
-        miss = [(s < targets[q]) if targets[q] and math.isfinite(s) else False
-                for s in sl[q]]
         view[f"{q} SL"] = [("-" if not math.isfinite(s) else f"{100 * s:.0f}%") +
-                           ("*" if m else " ") for s, m in zip(sl[q], miss)]
+                           ("*" if m else " ") for s, m in zip(sl[q], missed[q])]
         view[f"{q} ab"] = ["-" if not math.isfinite(a) else f"{100 * a:.0f}%" for a in ab[q]]
     view.index = [f"{t:%m-%d %H:%M}" for t in sc.interval_starts[sl.index]]
     view.index.name = "interval"
     reps = f", mean of {sim.reps} replications" if sim.reps > 1 else ""
-    print(f"{sc.spec.name}: service level (SL, * below target) and abandonment (ab) per "
+    print(f"{sc.spec.name}: service level (SL, * a target missed) and abandonment (ab) per "
           f"{sc.spec.interval_min:g}-minute interval{reps}:")
     print(view.to_string())
     print()

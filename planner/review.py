@@ -33,6 +33,7 @@ import pandas as pd
 from planner.errors import InputError
 from planner.forecast import forecast_from_frame
 from planner.staffing import staffing_table
+from sim import metrics
 from sim.replications import Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
 
@@ -147,20 +148,14 @@ def _band(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFr
 
 def _judge(intervals: pd.DataFrame, scenario: Scenario, judged: pd.Series) -> pd.DataFrame:
     """Add ``target`` (the service-level target, NaN if none), ``deficit`` (how far the worst
-    of the queue's targets is missed, relative to the target: 0.25 = a quarter short) and
-    ``miss`` (a judged interval with a deficit) to per-interval, per-queue results."""
+    of the queue's targets is missed, relative: 0.25 = a quarter off; see
+    :func:`sim.metrics.target_deficit`) and ``miss`` (a judged interval with a deficit)."""
     out = intervals.copy()
-    spec = scenario.spec
-    tq = {q: spec.queues[q].target for q in scenario.queues}
-    sl = out["queue"].map({q: t.service_level for q, t in tq.items()}).astype(float)
-    asa = out["queue"].map({q: t.max_asa_s for q, t in tq.items()}).astype(float)
-    ab = out["queue"].map({q: t.max_abandon for q, t in tq.items()}).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        parts = [(sl - out["service_level"]) / sl, (out["asa_s"] - asa) / asa,
-                 (out["abandon_rate"] - ab) / ab]
-    deficit = pd.concat(parts, axis=1).max(axis=1, skipna=True).fillna(-np.inf)
-    out["target"] = sl
-    out["deficit"] = deficit.clip(lower=0.0)
+    targets = {q: scenario.spec.queues[q].target for q in scenario.queues}
+    deficit = metrics.target_deficit(out, targets)
+    out["target"] = out["queue"].map({q: t.service_level for q, t in targets.items()}
+                                     ).astype(float)
+    out["deficit"] = deficit.fillna(0.0).clip(lower=0.0)
     out["miss"] = judged & (deficit > 0)
     return out
 

@@ -462,37 +462,29 @@ def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[Any
 # Summary
 # --------------------------------------------------------------------------------------------
 def _targets_met(frame: pd.DataFrame, points: Sequence[Point]) -> pd.DataFrame:
-    """Whether each point's queue meets its targets: on the mean (``target_met``) and on the
-    side of the 95% confidence interval that is worse for the customer (``target_met_95``)."""
-    met, sure = [], []
-    for _, row in frame.iterrows():
-        if row["queue"] == "all":
-            met.append(np.nan)
-            sure.append(np.nan)
-            continue
-        t = points[int(row["point"])].scenario.spec.queues[row["queue"]].target
-        ci = {c: (0.0 if not np.isfinite(row.get(f"{c}_ci95", np.nan))
-                  else row[f"{c}_ci95"]) for c in ("service_level", "asa_s", "abandon_rate",
-                                                   "occupancy")}
-        checks = []
-        if t.service_level is not None:
-            checks.append((row["service_level"] >= t.service_level,
-                           row["service_level"] - ci["service_level"] >= t.service_level))
-        if t.max_asa_s is not None:
-            checks.append((row["asa_s"] <= t.max_asa_s,
-                           row["asa_s"] + ci["asa_s"] <= t.max_asa_s))
-        if t.max_abandon is not None:
-            checks.append((row["abandon_rate"] <= t.max_abandon,
-                           row["abandon_rate"] + ci["abandon_rate"] <= t.max_abandon))
-        if t.max_occupancy is not None:
-            checks.append((row["occupancy"] <= t.max_occupancy,
-                           row["occupancy"] + ci["occupancy"] <= t.max_occupancy))
-        met.append(all(c[0] for c in checks))
-        sure.append(all(c[1] for c in checks))
-    frame = frame.copy()
-    frame["target_met"] = pd.array(met, dtype="boolean")
-    frame["target_met_95"] = pd.array(sure, dtype="boolean")
-    return frame
+    """Whether each point's queue meets its targets (:func:`sim.metrics.target_deficit`): on
+    the mean (``target_met``) and on the side of the 95% confidence interval that is worse
+    for the customer (``target_met_95``).  A queue without targets meets them; the ``all``
+    row has none to meet (NA)."""
+    worse = frame.copy()
+    for column, sign in (("service_level", -1.0), ("asa_s", 1.0), ("abandon_rate", 1.0),
+                         ("occupancy", 1.0)):
+        ci = frame.get(f"{column}_ci95")
+        if column in frame.columns and ci is not None:
+            worse[column] = frame[column] + sign * ci.where(np.isfinite(ci), 0.0)
+    met = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    sure = met.copy()
+    for p, rows in frame.groupby("point"):
+        targets = {q: t.target for q, t in points[int(p)].scenario.spec.queues.items()}
+        idx = rows.index[rows["queue"] != "all"]
+        mean = metrics.target_deficit(frame.loc[idx], targets)
+        side = metrics.target_deficit(worse.loc[idx], targets)
+        met.loc[idx] = (mean.fillna(0.0) <= 0).to_numpy()
+        sure.loc[idx] = (side.fillna(0.0) <= 0).to_numpy()
+    out = frame.copy()
+    out["target_met"] = met
+    out["target_met_95"] = sure
+    return out
 
 
 def sweep_summary(out: str | Path, points: Sequence[Point], reps: int, *,

@@ -14,7 +14,8 @@ per interval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from scipy import stats
 from sim.records import ABANDONED, ANSWERED, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
-           "queue_occupancy", "mean_ci", "transfer_matrix",
+           "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
            "replication_summary", "QUEUE_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
@@ -334,3 +335,28 @@ def transfer_matrix(records: Records) -> pd.DataFrame:
     frame = pd.DataFrame({"from_queue": names[src], "to_queue": names[dst]})
     return (frame.groupby(["from_queue", "to_queue"], sort=True).size()
             .rename("transfers").reset_index())
+
+
+def target_deficit(frame: pd.DataFrame, targets: Mapping[str, Any]) -> pd.Series:
+    """How far each row (a queue's figures; column ``queue``) misses the worst of its queue's
+    targets, relative to the target: (target - service level) / target, (ASA - max) / max,
+    (abandoned - max) / max and, where the frame has ``occupancy``, (occupancy - max) / max.
+
+    Above 0: a miss (0.25 = a quarter off); 0 or below: every target met; NaN when the queue
+    sets none of these targets or the figures are missing (no contacts).  ``targets`` maps a
+    queue to its target (``service_level``, ``max_asa_s``, ``max_abandon``, ``max_occupancy``,
+    None when not set).  The one definition of "misses its target" for every report.
+    """
+    q = frame["queue"]
+
+    def limit(attr: str) -> pd.Series:
+        return q.map({k: getattr(t, attr) for k, t in targets.items()}).astype(float)
+
+    sl = limit("service_level")
+    parts = [(sl - frame["service_level"]) / sl]
+    for column, attr in (("asa_s", "max_asa_s"), ("abandon_rate", "max_abandon"),
+                         ("occupancy", "max_occupancy")):
+        if column in frame.columns:
+            cap = limit(attr)
+            parts.append((frame[column] - cap) / cap)
+    return pd.concat(parts, axis=1).max(axis=1, skipna=True)
