@@ -575,8 +575,6 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_review(args: argparse.Namespace) -> int:
-    import datetime as dt_
-
     from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
         review_tables, verdict_lines
     from sim.scenario import load_scenario
@@ -588,7 +586,7 @@ def _run_review(args: argparse.Namespace) -> int:
         raise InputError(f"must be a whole number >= 0, got {args.seed}", field="--seed")
     scenario = load_scenario(args.scenario)
     out = args.out or Path("reviews") / (
-        f"{args.scenario.stem}-{dt_.datetime.now():%Y%m%d-%H%M%S}")
+        f"{args.scenario.stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     _check_out_dir(out, force=args.force, protect=[args.scenario])
     fix_case = None if args.fix_case.lower() == "none" else args.fix_case
     if fix_case is not None and fix_case not in {c.name for c in cases}:

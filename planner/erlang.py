@@ -355,12 +355,12 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
         p_ab_t = -math.expm1(-target / patience)
         return (1.0, 1.0, p_ab_t, 0.0, patience, 0.0, 0.0, 0.0, 0.0, lam * patience)
     if math.isinf(patience):
-        an, nn = np.array([a]), np.array([n])
-        c = float(_erlang_c_parts(an, nn)[0][0])
         if a >= n:
             return (1.0, 0.0, 0.0, math.inf, math.inf, 0.0, 0.0, 0.0, 1.0, math.inf)
-        sl = float(_service_level_c(an, nn, np.array([aht]), np.array([target]))[0])
-        asa = c * aht / (n - a)
+        # Erlang C; ASA = C * AHT / (n - a) gives C back without a second Erlang B.
+        sl, asa = (float(v[0]) for v in _erlang_c_measures(
+            np.array([a]), np.array([n]), np.array([aht]), np.array([target])))
+        c = asa * (n - a) / aht
         return (c, 0.0, 0.0, asa, asa, sl, sl, sl, a / n, lam * asa)
     theta = 1.0 / patience
     x = n * mu / theta

@@ -41,7 +41,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
-from sim.agents import BREAK, OFF, ON, build_roster
+from sim.agents import BREAK, ON, build_roster
 from sim.arrivals import arrival_times
 from sim.records import ABANDONED, ANSWERED, WAITING, Records
 from sim.routing import build_routing

@@ -234,13 +234,13 @@ def summary(queue_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFra
     on (to leave out a warm-up), plus an ``all`` row over every queue."""
     f = queue_frame[queue_frame["interval"] >= first_interval].copy()
     f["wait_sum"] = f["asa_s"].fillna(0.0) * f["answered"]
-    f["mean_queue_sum"] = f["mean_queue"]
+    # Time-average queue over the horizon: the mean of the per-interval averages per queue;
+    # for "all", the sum over queues (contacts waiting anywhere).
     per = f.groupby("queue", sort=True).agg(
         {**{c: "sum" for c in _COUNTS}, "wait_sum": "sum", "max_queue": "max",
-         "mean_queue_sum": "mean"})
+         "mean_queue": "mean"})
     per.loc["all"] = per.sum()
     per.loc["all", "max_queue"] = np.nan  # queues are not one line: no joint maximum
-    per.loc["all", "mean_queue_sum"] = per.drop(index="all")["mean_queue_sum"].sum()
     out = per[_COUNTS].copy()
     out["service_level"] = _ratio(per["answered_within"], per["offered"])
     out["service_level_answered"] = _ratio(per["answered_within"], per["answered"])
@@ -248,7 +248,7 @@ def summary(queue_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFra
         per["answered_within"], per["offered"] - per["abandoned_within"])
     out["abandon_rate"] = _ratio(per["abandoned"], per["offered"])
     out["asa_s"] = _ratio(per["wait_sum"], per["answered"])
-    out["mean_queue"] = per["mean_queue_sum"]
+    out["mean_queue"] = per["mean_queue"]
     out["max_queue"] = per["max_queue"]
     return out
 

@@ -458,10 +458,6 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
                          field="warmup_min")
 
 
-def spec_queue_name(spec: ScenarioSpec, index: int) -> str:
-    return list(spec.queues)[index]
-
-
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
                        base_dir: Path | None = None, scale: float | None = None) -> Scenario:
     """Validate plain scenario data (as read from YAML) into a :class:`Scenario`.
@@ -479,7 +475,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
     if contacts.size and contacts.max() > MAX_CONTACTS:
         q, i = np.unravel_index(int(contacts.argmax()), contacts.shape)
         raise InputError(f"{contacts[q, i]:,.0f} contacts in one interval of queue "
-                         f"{spec_queue_name(spec, int(q))!r} (at most {MAX_CONTACTS:,.0f}: "
+                         f"{list(spec.queues)[int(q)]!r} (at most {MAX_CONTACTS:,.0f}: "
                          "check the forecast and the scale)", file=source, field="arrivals")
     _cross_check(spec, contacts, source=source)
     contacts.setflags(write=False)
