@@ -7,7 +7,7 @@ Page scripts (run by ``st.navigation``, one per page):
 
 Glue shared by the pages, no model logic (that lives in ``planner`` and ``sim``):
 ``inputs.py`` (shipped files and uploads into validated objects, errors as
-:class:`~planner.errors.InputError`), ``edits.py`` (a scenario as editable tables and back to
+:class:`~sim.errors.InputError`), ``edits.py`` (a scenario as editable tables and back to
 key-path changes), ``runs.py`` (cached staffing tables and simulations, the paired difference of two
 runs, sweep folders), ``charts.py`` (Altair charts), ``ui.py`` (widgets and formats the pages share).
 """

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from planner.errors import InputError
-from planner.files import validate
-from planner.forecast import Forecast, forecast_from_frame, read_forecast
+from sim.errors import InputError
+from sim.files import validate
+from sim.forecast import Forecast, forecast_from_frame, read_forecast
 from planner.staffing import QueuePlan, interval_totals, peak_summary, read_targets
 
 from app_pages import charts, inputs, runs, ui

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 from app_pages import charts, inputs, runs, ui
 

@@ -1,7 +1,7 @@
 """Files the app reads: shipped scenarios, forecasts and targets, and what the user uploads.
 
 Every reader goes through the same planner/sim functions as the command line
-(:func:`~sim.scenario.load_scenario`, :func:`~planner.forecast.read_forecast`,
+(:func:`~sim.scenario.load_scenario`, :func:`~sim.forecast.read_forecast`,
 :func:`~planner.staffing.read_targets`), so a bad file gets the very message ``peakplan`` prints
 for it (``str(InputError)``).  An upload is written to a private temporary folder under its own
 file name first; messages name the file as uploaded, not the temporary folder.
@@ -24,9 +24,9 @@ from typing import TypeVar
 
 import yaml
 
-from planner.errors import InputError
-from planner.files import load_yaml
-from planner.forecast import Forecast, read_forecast
+from sim.errors import InputError
+from sim.files import load_yaml
+from sim.forecast import Forecast, read_forecast
 from planner.staffing import QueuePlan, read_targets
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 

@@ -23,8 +23,8 @@ import pyarrow
 import streamlit as st
 import yaml
 
-from planner.errors import InputError
-from planner.forecast import Forecast
+from sim.errors import InputError
+from sim.forecast import Forecast
 from planner.staffing import QueuePlan, staffing_table
 from sim import metrics
 from sim.replications import COMPARED, Simulation, paired_difference, simulate

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 from app_pages import charts, runs, ui
 

@@ -17,7 +17,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 __all__ = ["KEEP", "keep_widget_values", "default", "show_error", "percent", "seconds",
            "agents", "number", "as_percent", "fmt_percent", "fmt_seconds", "fmt_count",

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 __all__ = ["main"]
 
@@ -160,7 +160,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _flag_plan(overrides: dict[str, Any]) -> Any:
-    from planner.files import validate
+    from sim.files import validate
     from planner.staffing import QueuePlan
 
     try:
@@ -172,7 +172,7 @@ def _flag_plan(overrides: dict[str, Any]) -> Any:
 
 
 def _run_staff(args: argparse.Namespace) -> int:
-    from planner.forecast import forecast_from_frame, read_forecast
+    from sim.forecast import forecast_from_frame, read_forecast
     from planner.staffing import (interval_totals, peak_summary, read_targets,
                                   staffing_table)
 

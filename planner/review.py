@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError
-from planner.forecast import forecast_from_frame
+from sim.errors import InputError
+from sim.forecast import forecast_from_frame
 from planner.staffing import staffing_table
 from sim import metrics
 from sim.replications import Simulation, first_interval, simulate

@@ -26,16 +26,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from planner import erlang
-from planner.errors import InputError
-from planner.files import StrictModel, load_yaml, validate
-from planner.forecast import Forecast
+from sim.errors import InputError
+from sim.files import load_yaml, validate
+from sim.forecast import Forecast
+from sim.targets import QueuePlan, Target
 
 # (There is no TargetsFile class: read_targets validates each queue as a QueuePlan.  Listing a
 # name that does not exist made `from planner.staffing import *` fail with AttributeError.)
@@ -46,35 +45,6 @@ __all__ = ["Target", "QueuePlan", "TABLE_COLUMNS", "staffing_table", "interval_t
 # binary floating point and must give 30 scheduled agents, not 31 (14 / 0.7 happens to round to
 # exactly 20.0, but 21, 42, 84, ... at 30% do not).
 _CEIL_GUARD = 1e-9
-
-
-class Target(StrictModel):
-    """What a queue must achieve in every interval.  Any target left out is not checked."""
-
-    service_level: float | None = Field(0.8, gt=0.0, lt=1.0,
-                                        description="answered within within_s / offered")
-    within_s: float | None = Field(20.0, ge=0.0, description="service-level threshold, s")
-    max_asa_s: float | None = Field(None, gt=0.0, description="mean wait of answered, s")
-    max_abandon: float | None = Field(None, gt=0.0, le=1.0,
-                                      description="abandoned / offered (needs patience_s)")
-    max_occupancy: float | None = Field(None, gt=0.0, le=1.0,
-                                        description="busy time / staffed time")
-
-
-class QueuePlan(StrictModel):
-    """What staffing needs to know about one queue."""
-
-    channel: Literal["voice", "chat"] = "voice"
-    aht_s: float | None = Field(None, gt=0.0,
-                                description="mean handle time incl. wrap-up, s; the forecast's "
-                                            "aht_s column wins where it has a value")
-    patience_s: float | None = Field(None, gt=0.0,
-                                     description="mean patience, s; Erlang A when given")
-    target: Target = Target()
-    chat_concurrency: int = Field(1, ge=1, le=20)
-    chat_slowdown: float = Field(0.0, ge=0.0, le=2.0,
-                                 description="extra handle time per extra chat held")
-    shrinkage: float = Field(0.0, ge=0.0, lt=1.0)
 
 
 TABLE_COLUMNS = {

@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError
-from planner.files import load_yaml
+from sim.errors import InputError
+from sim.files import load_yaml
 from sim import metrics
 from sim.replications import rep_summaries, run_rep
 from sim.scenario import Scenario

@@ -2,7 +2,7 @@
 
 One format for the CLI, the app, sweeps and reviews (see the README for an annotated example).
 A scenario file is read and validated once, at the edge, into a frozen :class:`Scenario`; every
-problem is an :class:`~planner.errors.InputError` that names the file, the key path and what was
+problem is an :class:`~sim.errors.InputError` that names the file, the key path and what was
 expected.  Cross-references (skills and transfers name known queues, every queue with contacts
 has a group able to serve it, the forecast matches the queues and the interval) are checked here,
 so the simulator never meets a bad scenario.
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from planner.errors import InputError
-from planner.files import StrictModel, load_yaml, validate
-from planner.forecast import read_forecast
-from planner.staffing import QueuePlan, Target
+from sim.errors import InputError
+from sim.files import StrictModel, load_yaml, validate
+from sim.forecast import read_forecast
+from sim.targets import QueuePlan, Target
 
 __all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
            "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
@@ -49,7 +49,7 @@ def clock_to_min(text: str) -> int:
 
 def _clock_field(v: str) -> str:
     """Field validator for clock times; the value itself is not repeated in the message, as
-    planner.files.validate appends ", got '25:00'"."""
+    sim.files.validate appends ", got '25:00'"."""
     try:
         clock_to_min(v)
     except ValueError:
@@ -174,7 +174,7 @@ class ArrivalsSpec(BaseModel):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: float | dict[str, float]) -> float | dict[str, float]:
-        # A single bad number is appended to the message by planner.files.validate; in a
+        # A single bad number is appended to the message by sim.files.validate; in a
         # per-queue mapping, name the queue and the value here.
         if not isinstance(v, dict):
             if not (v >= 0 and math.isfinite(v)):

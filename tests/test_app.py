@@ -16,9 +16,9 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from planner.cli import main as cli
-from planner.errors import InputError
+from sim.errors import InputError
 from planner.erlang import agents_needed
-from planner.forecast import read_forecast
+from sim.forecast import read_forecast
 from planner.staffing import read_targets, staffing_table
 from planner.sweep import Axis, run_sweep
 from sim.replications import simulate

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from planner.cli import main
-from planner.forecast import read_forecast
+from sim.forecast import read_forecast
 from planner.staffing import TABLE_COLUMNS, read_targets, staffing_table
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.errors import InputError
-from planner.forecast import Forecast, forecast_from_frame, read_forecast
+from sim.errors import InputError
+from sim.forecast import Forecast, forecast_from_frame, read_forecast
 from planner.staffing import QueuePlan, staffing_table
 
 HEADER = "interval_start,queue,contacts\n"

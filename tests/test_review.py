@@ -14,7 +14,7 @@ import pytest
 
 from browser import browser_page, chromium_missing, open_page
 from planner.cli import main
-from planner.errors import InputError
+from sim.errors import InputError
 from planner.review import Case, build_review, parse_cases, render_html, verdict_lines
 from sim.scenario import scenario_from_dict
 

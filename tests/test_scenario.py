@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from planner.cli import main
-from planner.errors import InputError
+from sim.errors import InputError
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from planner import erlang
-from planner.errors import InputError
-from planner.forecast import Forecast, forecast_from_frame, read_forecast
+from sim.errors import InputError
+from sim.forecast import Forecast, forecast_from_frame, read_forecast
 from planner.staffing import (TABLE_COLUMNS, QueuePlan, Target, interval_totals, peak_summary,
                               read_targets, scheduled_agents, staffing_table)
 
@@ -41,8 +41,8 @@ def day(queues: dict[str, list[float]], *, interval_min: float = 30.0) -> Foreca
 KNOWN = QueuePlan(aht_s=180, shrinkage=0.3, target=Target(service_level=0.8, within_s=20))
 
 
-@pytest.mark.parametrize("module", ["planner.staffing", "planner.forecast", "planner.files",
-                                    "planner.errors"])
+@pytest.mark.parametrize("module", ["planner.staffing", "sim.forecast", "sim.files",
+                                    "sim.errors"])
 def test_public_names_exist(module):
     # `from planner.staffing import *` failed while __all__ listed a TargetsFile that was gone.
     namespace: dict = {}

@@ -30,7 +30,7 @@ import yaml
 from scipy import stats
 
 from planner.cli import main
-from planner.errors import InputError
+from sim.errors import InputError
 from planner.sweep import (Axis, Sweep, build_points, parse_values, parse_vary, read_grid,
                            run_sweep)
 from sim.metrics import GROUP_COLUMNS, QUEUE_COLUMNS

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 __all__ = ["load_yaml", "validate", "field_path", "StrictModel"]
 

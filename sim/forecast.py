@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError
+from sim.errors import InputError
 
 __all__ = ["Forecast", "read_forecast", "forecast_from_frame"]
 
