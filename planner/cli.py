@@ -12,7 +12,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +19,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from planner.outputs import check_out_dir, output_folder, write_new_file
 from sim.errors import InputError
 
 __all__ = ["main"]
@@ -54,42 +54,6 @@ def _jsonable(value: Any) -> Any:
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
-
-
-def write_new_file(path: Path, write: Any, *, force: bool, protect: Sequence[Path] = ()) -> None:
-    """Write a result file atomically; never over an input, nor over a file without --force.
-
-    ``write(tmp_path)`` writes the content; the file appears under ``path`` only complete.
-    """
-    path = Path(path)
-    for p in protect:
-        if p.exists() and path.exists() and path.resolve() == Path(p).resolve():
-            raise InputError("is an input of this command; refusing to overwrite it",
-                             file=path, field="--out")
-    if path.is_dir():
-        # Checked before --force: os.replace onto a folder raised IsADirectoryError (traceback).
-        raise InputError("is a folder (expected the path of a file to write)", file=path,
-                         field="--out")
-    if path.exists() and not force:
-        raise InputError("already exists; choose another path or add --force to replace it",
-                         file=path, field="--out")
-    if not path.parent.exists():
-        raise InputError(f"folder {path.parent} does not exist", file=path, field="--out")
-    # Permission denied, a read-only or full disk: a message, not a traceback.
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write there ({exc.strerror})", file=path,
-                         field="--out") from None
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write ({exc.strerror})", file=path, field="--out") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _pct(x: float) -> str:
@@ -311,24 +275,6 @@ def progress_bar(total: int, desc: str) -> Any:
                 leave=False, disable=None)
 
 
-def _check_out_dir(path: Path, *, force: bool, protect: Sequence[Path]) -> None:
-    if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a folder", file=path, field="--out")
-    for p in protect:
-        if path.resolve() == Path(p).resolve().parent and not force:
-            raise InputError("is the scenario's own folder; choose a separate folder for "
-                             "results", file=path, field="--out")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise InputError("is not empty; choose a new folder or add --force to write into it",
-                         file=path, field="--out")
-    # Made now, before the work, so that a folder that cannot be made fails at once.
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot be created ({exc.strerror or exc})", file=path,
-                         field="--out") from None
-
-
 def _summary_json(sim: Any) -> dict[str, Any]:
     keep = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting",
             "answered_within", "transfers_in", "transfers_out", "service_level",
@@ -353,20 +299,29 @@ def _summary_json(sim: Any) -> dict[str, Any]:
             "queues": queues, "groups": groups, "reps": sim.reps, "seed": sim.seed}
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError(f"must be a whole number >= 0, got {seed}", field="--seed")
+
+
 def _run_simulate(args: argparse.Namespace) -> int:
     from sim.replications import simulate
-    from sim.scenario import load_scenario
+    from sim.scenario import check_run_size, load_scenario
 
     if args.reps < 1:
         raise InputError(f"must be at least 1, got {args.reps}", field="--reps")
+    _check_seed(args.seed)
     scenario = load_scenario(args.scenario, scale=args.scale)
+    check_run_size(scenario, reps=args.reps)
+    protect = scenario.input_files()
     if args.out is not None:
-        _check_out_dir(args.out, force=args.force, protect=[args.scenario])
+        check_out_dir(args.out, force=args.force, protect=protect)
     with progress_bar(args.reps, "simulating") as bar:
         sim = simulate(scenario, seed=args.seed, reps=args.reps,
                        progress=lambda done: bar.update(1))
     if args.out is not None:
-        _write_simulation(sim, args.out, fmt=args.format)
+        with output_folder(args.out, force=args.force, protect=protect) as tmp:
+            _write_simulation(sim, tmp, fmt=args.format)
     if args.json:
         _print_json(_summary_json(sim))
     else:
@@ -377,7 +332,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _write_simulation(sim: Any, out: Path, *, fmt: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """The result files, into a new folder ``out`` (see planner.outputs.output_folder)."""
     starts = sim.scenario.interval_starts
     tables = {
         "queue_intervals": sim.queue_intervals,
@@ -389,13 +344,12 @@ def _write_simulation(sim: Any, out: Path, *, fmt: str) -> None:
         frame = frame.copy()
         frame.insert(1, "interval_start", starts[frame["interval"].to_numpy()])
         path = out / f"{name}.{fmt}"
-        writer = (lambda t, f=frame: f.to_parquet(t, index=False)) if fmt == "parquet" else \
-            (lambda t, f=frame: f.to_csv(t, index=False, date_format="%Y-%m-%dT%H:%M"))
-        write_new_file(path, writer, force=True)
-    for name, frame in (("queue_summary", sim.queue_summary()),
-                        ("group_summary", sim.group_summary())):
-        write_new_file(out / f"{name}.csv", lambda t, f=frame: f.to_csv(t, index=False),
-                       force=True)
+        if fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M")
+    sim.queue_summary().to_csv(out / "queue_summary.csv", index=False)
+    sim.group_summary().to_csv(out / "group_summary.csv", index=False)
 
 
 def _print_simulation(sim: Any) -> None:
@@ -473,7 +427,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     import signal
 
     from planner.sweep import SweepInterrupted, parse_vary, read_grid, run_sweep
-    from sim.scenario import load_scenario
+    from sim.scenario import LIMITS, check_run_size, load_scenario
 
     axes, options = ([], {}) if args.grid is None else read_grid(args.grid)
     axes = axes + [parse_vary(v) for v in args.vary]
@@ -482,7 +436,15 @@ def _run_sweep(args: argparse.Namespace) -> int:
                          field="--vary")
     reps = args.reps if args.reps is not None else options.get("reps", 1)
     seed = args.seed if args.seed is not None else options.get("seed", 1)
+    if reps < 1:
+        raise InputError(f"must be at least 1, got {reps}", field="--reps")
+    _check_seed(seed)
+    points = math.prod(len(a.values) for a in axes)
+    if points > LIMITS.points:  # before load_scenario: the grid alone can be refused
+        raise InputError(f"{points:,} sweep points (at most {LIMITS.points:,}: vary fewer "
+                         "values)", field="--vary")
     scenario = load_scenario(args.scenario)
+    check_run_size(scenario, reps=reps, points=points)
     # A kill (SIGTERM) stops like Ctrl-C: finished runs are kept, the message says so.
     # The previous handler is put back at the end (finally below), so that main() called
     # in-process (tests, scripts) leaves the caller's SIGTERM handling as it was.
@@ -577,17 +539,19 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
 def _run_review(args: argparse.Namespace) -> int:
     from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
         review_tables, verdict_lines
-    from sim.scenario import load_scenario
+    from sim.scenario import check_run_size, load_scenario
 
-    cases = parse_cases(args.cases or DEFAULT_CASES)
+    cases = parse_cases(DEFAULT_CASES if args.cases is None else args.cases)
     if args.reps < 1:
         raise InputError(f"must be at least 1, got {args.reps}", field="--reps")
     if args.seed < 0:
         raise InputError(f"must be a whole number >= 0, got {args.seed}", field="--seed")
     scenario = load_scenario(args.scenario)
+    check_run_size(scenario, reps=args.reps * len(cases) * (2 if args.fix_case else 1))
     out = args.out or Path("reviews") / (
         f"{args.scenario.stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    _check_out_dir(out, force=args.force, protect=[args.scenario])
+    protect = scenario.input_files()
+    check_out_dir(out, force=args.force, protect=protect)
     fix_case = None if args.fix_case.lower() == "none" else args.fix_case
     if fix_case is not None and fix_case not in {c.name for c in cases}:
         raise InputError(f"{fix_case!r} is not one of the cases "
@@ -597,12 +561,10 @@ def _run_review(args: argparse.Namespace) -> int:
                           fix_case=fix_case,
                           progress=None if quiet else
                           (lambda msg: print(f"  {msg}", file=sys.stderr)))
-    out.mkdir(parents=True, exist_ok=True)
-    write_new_file(out / "report.html",
-                   lambda t: t.write_text(render_html(review), encoding="utf-8"), force=True)
-    for name, frame in review_tables(review).items():
-        write_new_file(out / f"{name}.csv", lambda t, f=frame: f.to_csv(t, index=False),
-                       force=True)
+    with output_folder(out, force=args.force, protect=protect) as tmp:
+        (tmp / "report.html").write_text(render_html(review), encoding="utf-8")
+        for name, frame in review_tables(review).items():
+            frame.to_csv(tmp / f"{name}.csv", index=False)
     print(f"Capacity review of {scenario.spec.name} ({args.reps} replications per case, "
           f"seed {args.seed}):")
     for line in verdict_lines(review):

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.files import quote
 from sim.forecast import forecast_from_frame
 from planner.staffing import staffing_table
 from sim import metrics
@@ -64,7 +65,7 @@ def parse_cases(text: str) -> list[Case]:
     for part in text.split(","):
         m = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*=\s*(\S+)\s*", part)
         if not m:
-            raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}), got {part!r}",
+            raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}), got {quote(part)}",
                              field="--cases")
         try:
             factor = float(m.group(2))

@@ -32,8 +32,9 @@ import pandas as pd
 
 from planner import erlang
 from sim.errors import InputError
-from sim.files import load_yaml, validate
+from sim.files import load_yaml, quote, validate
 from sim.forecast import Forecast
+from sim.scenario import LIMITS
 from sim.targets import QueuePlan, Target
 
 # (There is no TargetsFile class: read_targets validates each queue as a QueuePlan.  Listing a
@@ -90,6 +91,14 @@ def _queue_rows(frame: pd.DataFrame, plan: QueuePlan, *, queue: str, interval_s:
         raise InputError(f"queue {queue!r} has an abandonment target (max_abandon) but no "
                          "patience_s: abandonment needs the customers' mean patience "
                          "(Erlang A)", file=source, field="patience_s")
+    traffic = rate * aht_slot
+    cap = (t.max_occupancy or 1.0) * k
+    if traffic.size and traffic.max() / cap > LIMITS.agents:
+        i = int(traffic.argmax())
+        raise InputError(f"queue {quote(queue)} needs more than {traffic[i] / cap:,.0f} agents "
+                         f"in one interval ({contacts[i]:,.0f} contacts; at most "
+                         f"{LIMITS.agents:,} agents: check the volume and the handle time)",
+                         file=source, field="contacts")
     try:
         slots = erlang.agents_needed(
             rate_per_s=rate, aht_s=aht_slot, target_s=t.within_s if t.service_level else None,
@@ -100,9 +109,12 @@ def _queue_rows(frame: pd.DataFrame, plan: QueuePlan, *, queue: str, interval_s:
     except ValueError as exc:
         raise InputError(f"queue {queue!r}: {exc}", file=source) from None
     agents = np.ceil(slots / k).astype(np.int64)
+    if agents.size and agents.max() > LIMITS.agents:
+        raise InputError(f"queue {quote(queue)} needs {agents.max():,} agents in one interval "
+                         f"(at most {LIMITS.agents:,}: check the volume, the handle time and "
+                         "the targets)", file=source, field="contacts")
     n = (agents * k).astype(float)
     within = t.within_s or 0.0
-    traffic = rate * aht_slot
     if plan.patience_s is not None:
         r = erlang.erlang_a(rate_per_s=rate, aht_s=aht_slot, patience_s=plan.patience_s,
                             agents=n, target_s=within)
@@ -149,6 +161,11 @@ def staffing_table(forecast: Forecast, plans: Mapping[str, QueuePlan]) -> pd.Dat
         raise InputError(f"unknown queue(s) {', '.join(map(repr, unknown))} (expected one of: "
                          f"{known})", file=forecast.source, field="queue")
     interval_s = forecast.interval_min * 60.0
+    days = len(forecast.starts) * forecast.interval_min / (24 * 60)
+    if days > LIMITS.horizon_days:
+        raise InputError(f"{len(forecast.starts):,} intervals of {forecast.interval_min:g} min "
+                         f"make {days:,.0f} days (at most {LIMITS.horizon_days:g}: staff a peak "
+                         "season at a time)", file=forecast.source, field="interval_start")
     parts = [
         _queue_rows(rows, plans[q], queue=q, interval_s=interval_s, source=forecast.source)
         for q, rows in forecast.frame.groupby("queue", sort=True)

@@ -25,16 +25,36 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.errors import InputError
-from sim.files import StrictModel, load_yaml, validate
+from sim.files import StrictModel, load_yaml, quote, validate
 from sim.forecast import read_forecast
 from sim.targets import QueuePlan, Target
 
 __all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
            "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
-           "clock_to_min"]
+           "clock_to_min", "expected_visits", "check_run_size", "LIMITS"]
 
 MAX_SCALE = 1000.0
 MAX_CONTACTS = 1e7  # per interval and queue: far beyond any contact centre, within numpy's reach
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may ask for: ten times the largest team and peak peakplan is meant for
+    (5,000 agents; 11.11 at 5x a normal day), so that a typo (``agents: 1000000``,
+    ``--reps 100000``) is refused at once with its estimate instead of running for hours or
+    ending in a MemoryError.  The README lists them."""
+
+    agents: int = 100_000            # rostered agents (all shifts of all groups)
+    # Contacts offered in one replication, transfers included: the records of 14 million
+    # contacts took 4.9 GB, so 2e7 keeps one replication within a third of a 24 GB machine.
+    contacts_per_rep: float = 2e7
+    reps: int = 10_000               # replications of one run
+    points: int = 100_000            # points of a sweep
+    horizon_days: float = 92.0       # a quarter: a peak season, not a year of 15-min intervals
+    run_contacts: float = 1e9        # contacts over every replication and point of one job (hours)
+
+
+LIMITS = Limits()
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 Distribution = Literal["exponential", "lognormal", "gamma"]
 
@@ -43,7 +63,7 @@ def clock_to_min(text: str) -> int:
     """'HH:MM' (00:00 to 24:00) as minutes after midnight."""
     m = _CLOCK.match(str(text).strip())
     if not m or (int(m.group(1)) == 24 and int(m.group(2)) != 0):
-        raise ValueError(f"expected a time of day 'HH:MM' from 00:00 to 24:00, got {text!r}")
+        raise ValueError(f"expected a time of day 'HH:MM' from 00:00 to 24:00, got {quote(text)}")
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
@@ -115,11 +135,26 @@ class ShiftSpec(_Strict):
 
     @model_validator(mode="after")
     def _breaks_inside(self) -> ShiftSpec:
+        offsets = []
         for i, b in enumerate(self.breaks):
             offset = (clock_to_min(b.start) - self.start_min) % (24 * 60)
             if offset + b.window_min + b.minutes > self.length_min:
                 raise ValueError(f"breaks[{i}] at {b.start} ({b.minutes:g} min) is not inside "
                                  f"the shift {self.start}-{self.end}")
+            offsets.append(offset)
+        # Agent j of n takes each break at offset + window * j / n (sim.agents): two breaks
+        # of one agent start at linear functions of the same share f in [0, 1), so they stay
+        # apart for every agent when they are apart at both ends of that range.
+        for i, (bi, oi) in enumerate(zip(self.breaks, offsets)):
+            for j, (bj, oj) in enumerate(zip(self.breaks, offsets)):
+                if j <= i:
+                    continue
+                gaps = [(oj + bj.window_min * f) - (oi + bi.window_min * f) for f in (0.0, 1.0)]
+                if not (all(d >= bi.minutes for d in gaps) or all(d <= -bj.minutes
+                                                                  for d in gaps)):
+                    raise ValueError(f"breaks[{i}] ({bi.start}, {bi.minutes:g} min) and "
+                                     f"breaks[{j}] ({bj.start}, {bj.minutes:g} min) overlap "
+                                     "(expected one break after the other for every agent)")
         return self
 
 
@@ -145,7 +180,8 @@ class GroupSpec(_Strict):
             raise ValueError("a group needs at least one skill")
         for q, p in v.items():
             if isinstance(p, bool) or not isinstance(p, int) or p < 1:
-                raise ValueError(f"preference of {q!r} must be a whole number >= 1, got {p!r}")
+                raise ValueError(f"preference of {quote(q)} must be a whole number >= 1, "
+                                 f"got {quote(p)}")
         return v
 
     @field_validator("speed")
@@ -153,7 +189,8 @@ class GroupSpec(_Strict):
     def _speed(cls, v: dict[str, float]) -> dict[str, float]:
         for q, f in v.items():
             if not f > 0 or not math.isfinite(f):
-                raise ValueError(f"speed of {q!r} must be a positive factor, got {f!r}")
+                raise ValueError(f"speed of {quote(q)} must be a positive factor, "
+                                 f"got {quote(f)}")
         return v
 
 
@@ -171,6 +208,14 @@ class ArrivalsSpec(BaseModel):
     file: str | None = None
     scale: float | dict[str, float] = 1.0
 
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _scale_not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (isinstance(v, dict) and any(isinstance(x, bool)
+                                                               for x in v.values())):
+            raise ValueError("scale must be a number (or a number per queue), got true/false")
+        return v
+
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: float | dict[str, float]) -> float | dict[str, float]:
@@ -182,7 +227,8 @@ class ArrivalsSpec(BaseModel):
             return v
         for q, x in v.items():
             if not (x >= 0 and math.isfinite(x)):
-                raise ValueError(f"scale of {q!r} must be a non-negative number, got {x!r}")
+                raise ValueError(f"scale of {quote(q)} must be a non-negative number, "
+                                 f"got {quote(x)}")
         return v
 
     @property
@@ -193,7 +239,7 @@ class ArrivalsSpec(BaseModel):
 class ScenarioSpec(_Strict):
     name: str = "scenario"
     start: dt.datetime
-    interval_min: float = Field(gt=0.0)
+    interval_min: float = Field(gt=0.0, le=24 * 60, description="at most a day")
     warmup_min: float = Field(0.0, ge=0.0)
     short_abandon_s: float = Field(5.0, ge=0.0, description="abandons within this many "
                                                              "seconds are short abandons")
@@ -210,7 +256,7 @@ class ScenarioSpec(_Strict):
         for name in v:
             # Ids are matched against forecast files, which are read with spaces stripped.
             if not str(name).strip() or str(name) != str(name).strip():
-                raise ValueError(f"id {str(name)!r} must not be empty or start or end with a "
+                raise ValueError(f"id {quote(str(name))} must not be empty or start or end with a "
                                  "space")
         return v
 
@@ -246,6 +292,16 @@ class Scenario:
     def interval_starts(self) -> pd.DatetimeIndex:
         return pd.date_range(self.spec.start, periods=self.n_intervals,
                              freq=pd.Timedelta(minutes=self.spec.interval_min))
+
+    def input_files(self) -> tuple[Path, ...]:
+        """The files this scenario was read from (its YAML and its forecast CSV): what no
+        result may overwrite."""
+        files = [Path(self.source)] if self.base_dir is not None else []
+        if self.spec.arrivals.file is not None:
+            path = Path(self.spec.arrivals.file)
+            files.append(path if path.is_absolute() or self.base_dir is None
+                         else self.base_dir / path)
+        return tuple(files)
 
     def queue_plans(self) -> dict[str, QueuePlan]:
         """Erlang staffing inputs per queue.  Chat concurrency and slowdown are those of the
@@ -319,12 +375,29 @@ def parse_path(path: str) -> list[str | int]:
     pos = 0
     for m in _PATH_PART.finditer(path):
         if m.start() != pos and path[pos:m.start()] != ".":
-            raise ValueError(f"not a key path: {path!r}")
+            raise ValueError(f"not a key path: {quote(path)}")
         parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
         pos = m.end()
     if not parts or pos != len(path):
-        raise ValueError(f"not a key path: {path!r}")
+        raise ValueError(f"not a key path: {quote(path)}")
     return parts
+
+
+def _kind(value: Any) -> str | None:
+    """What sort of value a key holds, for type checks of replaced values (None: anything)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "a number"
+    if isinstance(value, (str, dt.datetime, dt.date)):
+        return "text or a date-time"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return None
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, *, source: str) -> None:
@@ -344,6 +417,11 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, source: str) -> Non
         if last:
             if isinstance(node, tuple):
                 raise InputError("cannot be replaced", file=source, field=path)
+            if isinstance(node, dict) and part in node and _kind(node[part]) is not None \
+                    and _kind(value) is not None and _kind(value) != _kind(node[part]):
+                # pydantic would coerce: a start of 1 became 1970-01-01 00:00:01.
+                raise InputError(f"holds {_kind(node[part])}, got {_kind(value)} "
+                                 f"{quote(value)}", file=source, field=path)
             node[part] = value
         else:
             child = node[part]
@@ -402,7 +480,7 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
             for j, x in enumerate(v):
                 if isinstance(x, bool) or not isinstance(x, (int, float)) or not x >= 0 \
                         or not math.isfinite(x):
-                    raise InputError(f"expected a non-negative number, got {x!r}", file=source,
+                    raise InputError(f"expected a non-negative number, got {quote(x)}", file=source,
                                      field=f"arrivals.{q}[{j}]")
         if len(lengths) != 1:
             raise InputError("every queue's list must have the same number of intervals",
@@ -418,7 +496,70 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
                              f"{', '.join(queues)})", file=source, field=f"arrivals.scale.{q}")
     factors = np.array([scale.get(q, 1.0) if isinstance(scale, dict) else scale
                         for q in queues])
-    return matrix * factors[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = matrix * factors[:, None]
+    if not np.isfinite(scaled).all():
+        raise InputError("the scaled volume is too large to compute (check arrivals.scale)",
+                         file=source, field="arrivals.scale")
+    return scaled
+
+
+MAX_VISITS = 10.0  # queue entries per arriving contact: 10 is already a broken process
+
+
+def expected_visits(spec: ScenarioSpec) -> dict[str, float]:
+    """Expected queue entries of a contact that arrives at each queue (1 without transfers).
+
+    With ``P[i, j]`` the probability that a contact handled in queue ``i`` is transferred to
+    ``j``, the expected visits are the row sums of ``(I - P)^-1`` (the fundamental matrix of
+    the absorbing chain).  A contact can never leave when ``P`` has spectral radius 1 (a cycle
+    of probability-1 transfers): those queues get ``inf``.
+    """
+    queues = list(spec.queues)
+    n = len(queues)
+    p = np.zeros((n, n))
+    for t in spec.transfers:
+        if t.from_ in spec.queues and t.to in spec.queues:
+            p[queues.index(t.from_), queues.index(t.to)] += t.probability
+    if not p.any():
+        return {q: 1.0 for q in queues}
+    # A queue is trapped when no path from it reaches a queue that lets contacts end: those
+    # leaving with probability < 1 (power iteration of "can end" over the transfer graph).
+    ends = p.sum(axis=1) < 1.0 - 1e-12
+    can_end = ends.copy()
+    for _ in range(n):
+        can_end = can_end | ((p > 0) & can_end[None, :]).any(axis=1)
+    # A contact that can reach a trapped queue is trapped with positive probability: its
+    # expected visits are infinite too.
+    doomed = ~can_end
+    for _ in range(n):
+        doomed = doomed | ((p > 0) & doomed[None, :]).any(axis=1)
+    visits = np.full(n, math.inf)
+    ok = np.flatnonzero(~doomed)
+    if ok.size:
+        sub = p[np.ix_(ok, ok)]
+        visits[ok] = np.linalg.solve(np.eye(ok.size) - sub, np.ones(ok.size))
+    return {q: float(v) for q, v in zip(queues, visits)}
+
+
+def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
+                   where: str = "--reps") -> None:
+    """Refuse, before any work, a job beyond :data:`LIMITS` (replications, sweep points,
+    contacts over the whole job), with the estimate and the limit in the message."""
+    if reps > LIMITS.reps:
+        raise InputError(f"{reps:,} replications (at most {LIMITS.reps:,})", field=where)
+    if points > LIMITS.points:
+        raise InputError(f"{points:,} sweep points (at most {LIMITS.points:,}: vary fewer "
+                         "values)", field="--vary")
+    visits = expected_visits(scenario.spec)
+    per_rep = float(sum(scenario.contacts[i].sum() * visits.get(q, 1.0)
+                        for i, q in enumerate(scenario.queues)))
+    total = per_rep * reps * points
+    if total > LIMITS.run_contacts:
+        raise InputError(f"about {total:,.0f} contacts to simulate ({per_rep:,.0f} per "
+                         f"replication x {reps:,} replications x {points:,} point(s); at most "
+                         f"{LIMITS.run_contacts:,.0f} in one job: fewer replications or "
+                         "points)", field=where)
 
 
 def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> None:
@@ -426,16 +567,16 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
     for g, group in spec.agent_groups.items():
         for q in group.skills:
             if q not in spec.queues:
-                raise InputError(f"unknown queue {q!r} (expected one of {', '.join(queues)})",
+                raise InputError(f"unknown queue {quote(q)} (expected one of {', '.join(queues)})",
                                  file=source, field=f"agent_groups.{g}.skills")
         for q in group.speed:
             if q not in group.skills:
-                raise InputError(f"{q!r} is not one of this group's skills", file=source,
+                raise InputError(f"{quote(q)} is not one of this group's skills", file=source,
                                  field=f"agent_groups.{g}.speed")
     for i, t in enumerate(spec.transfers):
         for key, q in (("from", t.from_), ("to", t.to)):
             if q not in spec.queues:
-                raise InputError(f"unknown queue {q!r} (expected one of {', '.join(queues)})",
+                raise InputError(f"unknown queue {quote(q)} (expected one of {', '.join(queues)})",
                                  file=source, field=f"transfers[{i}].{key}")
         if t.from_ == t.to:
             raise InputError("a transfer must move to another queue", file=source,
@@ -445,14 +586,42 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
         out[t.from_] = out.get(t.from_, 0.0) + t.probability
     for q, p in out.items():
         if p > 1.0 + 1e-12:
-            raise InputError(f"transfer probabilities out of {q!r} add up to {p:g} (expected "
-                             "at most 1)", file=source, field="transfers")
+            raise InputError(f"transfer probabilities out of {quote(q)} add up to {p:g} "
+                             "(expected at most 1)", file=source, field="transfers")
+    visits = expected_visits(spec)
+    loops = [q for q, v in visits.items() if not math.isfinite(v)]
+    if loops:
+        raise InputError(f"transfers from which a contact never leaves: from "
+                         f"{', '.join(map(quote, loops))} a contact is transferred on and on "
+                         "(expected transfer probabilities that let every contact end; "
+                         "lower one of the probabilities in the cycle)", file=source,
+                         field="transfers")
+    worst = max(visits, key=visits.get) if visits else None
+    if worst is not None and visits[worst] > MAX_VISITS:
+        raise InputError(f"a contact arriving at {quote(worst)} enters a queue "
+                         f"{visits[worst]:,.0f} times on average (at most {MAX_VISITS:g}: "
+                         "lower the transfer probabilities of the cycle)", file=source,
+                         field="transfers")
     served = {q for g in spec.agent_groups.values() for q in g.skills}
     reached = {t.to for t in spec.transfers}
     for i, q in enumerate(queues):
         if q not in served and (contacts[i].sum() > 0 or q in reached):
-            raise InputError(f"queue {q!r} has contacts but no agent group has it among its "
+            raise InputError(f"queue {quote(q)} has contacts but no agent group has it among its "
                              "skills", file=source, field="agent_groups")
+    horizon_days = contacts.shape[1] * spec.interval_min / (24 * 60)
+    if horizon_days > LIMITS.horizon_days:
+        raise InputError(f"{contacts.shape[1]:,} intervals of {spec.interval_min:g} min make a "
+                         f"horizon of {horizon_days:,.0f} days (at most "
+                         f"{LIMITS.horizon_days:g})", file=source, field="interval_min")
+    agents = sum(s.agents for g in spec.agent_groups.values() for s in g.shifts)
+    if agents > LIMITS.agents:
+        raise InputError(f"{agents:,} agents on the roster (at most {LIMITS.agents:,}: check "
+                         "the shifts' agents)", file=source, field="agent_groups")
+    per_rep = float(sum(contacts[i].sum() * visits.get(q, 1.0) for i, q in enumerate(queues)))
+    if per_rep > LIMITS.contacts_per_rep:
+        raise InputError(f"about {per_rep:,.0f} contacts offered over the horizon, transfers "
+                         f"included (at most {LIMITS.contacts_per_rep:,.0f} per replication: "
+                         "check the forecast and the scale)", file=source, field="arrivals")
     if spec.warmup_min >= contacts.shape[1] * spec.interval_min:
         raise InputError("warm-up is as long as the whole horizon", file=source,
                          field="warmup_min")
@@ -475,7 +644,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
     if contacts.size and contacts.max() > MAX_CONTACTS:
         q, i = np.unravel_index(int(contacts.argmax()), contacts.shape)
         raise InputError(f"{contacts[q, i]:,.0f} contacts in one interval of queue "
-                         f"{list(spec.queues)[int(q)]!r} (at most {MAX_CONTACTS:,.0f}: "
+                         f"{quote(list(spec.queues)[int(q)])} (at most {MAX_CONTACTS:,.0f}: "
                          "check the forecast and the scale)", file=source, field="arrivals")
     _cross_check(spec, contacts, source=source)
     contacts.setflags(write=False)
