@@ -10,7 +10,6 @@ import argparse
 import datetime
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -264,7 +263,24 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                    help="file format under --out (default parquet)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_executor_flags(p)
     p.set_defaults(run=_run_simulate)
+
+
+def add_executor_flags(p: argparse.ArgumentParser) -> None:
+    """--jobs and --dask, the same for every command that runs replications."""
+    from planner.executor import default_jobs
+
+    p.add_argument("--jobs", type=int, default=default_jobs(),
+                   help="local worker processes (default: the number of cores)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead")
+
+
+def executor(args: argparse.Namespace) -> Any:
+    from planner.executor import Executor
+
+    return Executor(jobs=args.jobs, dask_address=args.dask)
 
 
 def progress_bar(total: int, desc: str) -> Any:
@@ -316,9 +332,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
     protect = scenario.input_files()
     if args.out is not None:
         check_out_dir(args.out, force=args.force, protect=protect)
-    with progress_bar(args.reps, "simulating") as bar:
+    with executor(args) as ex, progress_bar(args.reps, "simulating") as bar:
         sim = simulate(scenario, seed=args.seed, reps=args.reps,
-                       progress=lambda done: bar.update(1))
+                       progress=lambda done: bar.update(1), mapper=ex.map)
     if args.out is not None:
         with output_folder(args.out, force=args.force, protect=protect) as tmp:
             _write_simulation(sim, tmp, fmt=args.format)
@@ -409,10 +425,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
                    help="the grid (and optionally reps, seed) in a YAML file")
     p.add_argument("--reps", type=int, help="replications per point (default 1, or the grid's)")
     p.add_argument("--seed", type=int, help="random seed (default 1, or the grid's)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes (default: the number of cores)")
-    p.add_argument("--dask", metavar="ADDRESS",
-                   help="run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead")
+    add_executor_flags(p)
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="results folder (created; the same folder resumes the sweep)")
     p.add_argument("--force", action="store_true",
@@ -533,6 +546,7 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="report folder (default reviews/SCENARIO-DATE-TIME, new)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    add_executor_flags(p)
     p.set_defaults(run=_run_review)
 
 
@@ -557,10 +571,11 @@ def _run_review(args: argparse.Namespace) -> int:
         raise InputError(f"{fix_case!r} is not one of the cases "
                          f"({', '.join(c.name for c in cases)})", field="--fix-case")
     quiet = not sys.stderr.isatty()
-    review = build_review(scenario, cases=cases, reps=args.reps, seed=args.seed,
-                          fix_case=fix_case,
-                          progress=None if quiet else
-                          (lambda msg: print(f"  {msg}", file=sys.stderr)))
+    with executor(args) as ex:
+        review = build_review(scenario, cases=cases, reps=args.reps, seed=args.seed,
+                              fix_case=fix_case, mapper=ex.map,
+                              progress=None if quiet else
+                              (lambda msg: print(f"  {msg}", file=sys.stderr)))
     with output_folder(out, force=args.force, protect=protect) as tmp:
         (tmp / "report.html").write_text(render_html(review), encoding="utf-8")
         for name, frame in review_tables(review).items():

@@ -35,7 +35,7 @@ from sim.files import quote
 from sim.forecast import forecast_from_frame
 from planner.staffing import staffing_table
 from sim import metrics
-from sim.replications import Simulation, first_interval, simulate
+from sim.replications import Mapper, Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
 
 __all__ = ["Case", "parse_cases", "CaseResult", "Fix", "Review", "build_review",
@@ -177,9 +177,9 @@ def _able_shares(scenario: Scenario) -> dict[str, dict[str, float]]:
 
 
 def _run_case(case: Case, scenario: Scenario, *, seed: int, reps: int,
-              min_contacts: float) -> CaseResult:
+              min_contacts: float, mapper: Mapper | None = None) -> CaseResult:
     sc = scenario.scaled(case.factor)
-    sim = simulate(sc, seed=seed, reps=reps)
+    sim = simulate(sc, seed=seed, reps=reps, mapper=mapper)
     starts = sc.interval_starts
     forecast = forecast_from_frame(sc.forecast_frame(), source=sc.source,
                                    interval_min=sc.spec.interval_min)
@@ -290,7 +290,8 @@ def _with_extra(scenario: Scenario, extra: dict[tuple[int, str], int]
 
 
 def _close_gap(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
-               max_rounds: int, progress: Callable[[str], None] | None) -> Fix:
+               max_rounds: int, progress: Callable[[str], None] | None,
+               mapper: Mapper | None = None) -> Fix:
     sc = base.scenario
     extra: dict[tuple[int, str], int] = {}
     # Round 0, from Erlang: in each interval that misses, the larger of the pooled gap (agents
@@ -309,7 +310,7 @@ def _close_gap(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
                 ) -> tuple[CaseResult, pd.DataFrame]:
         fixed, table = _with_extra(sc, trial)
         result = _run_case(Case(f"{base.case.name}+fix", 1.0), fixed, seed=seed, reps=reps,
-                           min_contacts=min_contacts)
+                           min_contacts=min_contacts, mapper=mapper)
         if progress is not None:
             progress(f"closing the gap ({label}): {int(table['agents'].sum())} agent-intervals "
                      f"added, {int(result.intervals['miss'].sum())} misses left")
@@ -378,9 +379,12 @@ def _versions() -> dict[str, str]:
 
 def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, reps: int = 20,
                  seed: int = 1, fix_case: str | None = "base", min_contacts: float = 5.0,
-                 max_rounds: int = 8, progress: Callable[[str], None] | None = None
-                 ) -> Review:
-    """Run every case and, for ``fix_case`` (if it misses anywhere), close the gap."""
+                 max_rounds: int = 8, progress: Callable[[str], None] | None = None,
+                 mapper: Mapper | None = None) -> Review:
+    """Run every case and, for ``fix_case`` (if it misses anywhere), close the gap.
+
+    ``mapper`` runs the replications (``planner.executor.Executor.map``: processes or Dask);
+    the results do not depend on it."""
     if reps < 1:
         raise InputError(f"must be at least 1, got {reps}", field="--reps")
     cases = list(cases) if cases is not None else parse_cases(DEFAULT_CASES)
@@ -389,7 +393,7 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
         if progress is not None:
             progress(f"case {c.name} (volume x{c.factor:g}): {reps} replications")
         results.append(_run_case(c, scenario, seed=seed, reps=reps,
-                                 min_contacts=min_contacts))
+                                 min_contacts=min_contacts, mapper=mapper))
     fix = None
     chosen = next((r for r in results if r.case.name == fix_case), None)
     if chosen is None and fix_case is not None and results:
@@ -398,7 +402,7 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
     if chosen is not None and not chosen.clean:
         if can_add_shifts(scenario):
             fix = _close_gap(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
-                             max_rounds=max_rounds, progress=progress)
+                             max_rounds=max_rounds, progress=progress, mapper=mapper)
         else:
             fix_note = ("the gap is not closed: intervals that do not start on whole minutes "
                         "cannot be written as shifts")

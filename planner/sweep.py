@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.executor import Executor, WorkerDied
 from sim.errors import InputError
 from sim.files import load_yaml
 from sim import metrics
@@ -389,73 +389,18 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], *, out: str | Path, reps: in
             progress(done, len(tasks))
 
     try:
-        if dask_address is not None:
-            _run_dask(args, dask_address, tick)
-        elif jobs == 1 or len(args) <= 1:
-            for a in args:
-                tick(_run_task(*a))
-        else:
-            _run_processes(args, jobs, tick)
+        with Executor(jobs=jobs, dask_address=dask_address) as ex:
+            ex.map(_run_task, args, on_result=lambda i, result: tick(result))
     except KeyboardInterrupt:
         raise SweepInterrupted("interrupted", done=_count_done(out, points, reps),
                                total=total) from None
-    except _WorkerDied as exc:
+    except WorkerDied as exc:
         raise SweepInterrupted(f"a worker stopped ({exc})", done=_count_done(out, points, reps),
                                total=total) from None
     summaries = sweep_summary(out, points, reps, fresh=fresh)
     _write_summaries(out, summaries)
     return Sweep(out=out, points=points, reps=reps, seed=seed, reused=reused,
                  computed=len(tasks), summaries=summaries)
-
-
-class _WorkerDied(Exception):
-    pass
-
-
-def _run_processes(args: Sequence[tuple[Any, ...]], jobs: int,
-                   tick: Callable[[Any], None]) -> None:
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(max_workers=jobs)
-    try:
-        pending: set[Future] = set()
-        queue = list(args)[::-1]
-        # Keep a few tasks per worker in flight: enough to stay busy, few to cancel on Ctrl-C.
-        while queue or pending:
-            while queue and len(pending) < 2 * jobs:
-                pending.add(pool.submit(_run_task, *queue.pop()))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                tick(f.result())
-    except BrokenProcessPool as exc:
-        raise _WorkerDied(str(exc) or "a worker process died") from None
-    finally:
-        # Tasks already handed to a worker run to the end anyway (the interpreter waits for
-        # them at exit); waiting here lets the interrupt message count them.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_dask(args: Sequence[tuple[Any, ...]], address: str, tick: Callable[[Any], None]
-              ) -> None:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:
-        raise InputError("needs dask.distributed: pip install 'peakplan[dask]'",
-                         field="--dask") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"cannot reach a Dask scheduler at {address!r} ({exc})",
-                         field="--dask") from None
-    try:
-        futures = [client.submit(_run_task, *a, pure=False) for a in args]
-        for f in as_completed(futures):
-            tick(f.result())
-    except KeyboardInterrupt:
-        client.cancel(futures)
-        raise
-    finally:
-        client.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sim.records import Records
 from sim.scenario import Scenario
 
 __all__ = ["rep_seed", "first_interval", "rep_summaries", "Simulation", "simulate", "measure",
-           "run_rep", "paired_difference", "COMPARED"]
+           "run_rep", "paired_difference", "COMPARED", "Mapper"]
 
 
 def rep_seed(seed: int, rep: int, *, stream: int | None = None) -> int:
@@ -112,26 +112,54 @@ def run_rep(scenario: Scenario, *, seed: int, rep: int, stream: int | None = Non
     return measure(scenario, run(scenario, rep_seed(seed, rep, stream=stream)))
 
 
+def _replicate(scenario: Scenario, seed: int, rep: int
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Replication ``rep``, with everything a :class:`Simulation` keeps (runs in a worker)."""
+    records = run(scenario, rep_seed(seed, rep))
+    qi, gi, handled = measure(scenario, records)
+    return qi, gi, handled, metrics.transfer_matrix(records)
+
+
+# mapper(fn, tasks, on_result=...) -> [fn(*t) for t in tasks], in task order: how replications
+# are run (planner.executor.Executor.map runs them on processes or Dask).
+Mapper = Callable[..., list]
+
+
 def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
-             progress: Callable[[int], None] | None = None) -> Simulation:
-    """Run ``reps`` replications; ``progress(done)`` is called after each."""
+             progress: Callable[[int], None] | None = None,
+             mapper: Mapper | None = None) -> Simulation:
+    """Run ``reps`` replications; ``progress(done)`` is called after each.
+
+    ``mapper`` runs them (default: one after another here); the results do not depend on it.
+    """
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
-    qs, gs, hs, ts = [], [], [], []
-    for r in range(reps):
-        records = run(scenario, rep_seed(seed, r))
-        qi, gi, handled = measure(scenario, records)
-        qs.append(qi.assign(rep=r))
-        gs.append(gi.assign(rep=r))
-        hs.append(handled.assign(rep=r))
-        ts.append(metrics.transfer_matrix(records).assign(rep=r))
+    tasks = [(scenario, seed, r) for r in range(reps)]
+    count = 0
+
+    def tick(i: int, result: object) -> None:
+        nonlocal count
+        count += 1
         if progress is not None:
-            progress(r + 1)
-    return Simulation(scenario=scenario, seed=seed, reps=reps,
-                      queue_intervals=pd.concat(qs, ignore_index=True),
-                      group_intervals=pd.concat(gs, ignore_index=True),
-                      handled=pd.concat(hs, ignore_index=True),
-                      transfers=pd.concat(ts, ignore_index=True))
+            progress(count)
+
+    if mapper is None:
+        parts = []
+        for i, t in enumerate(tasks):
+            parts.append(_replicate(*t))
+            tick(i, parts[-1])
+    else:
+        parts = mapper(_replicate, tasks, on_result=tick)
+    return Simulation(
+        scenario=scenario, seed=seed, reps=reps,
+        queue_intervals=pd.concat([p[0].assign(rep=r) for r, p in enumerate(parts)],
+                                  ignore_index=True),
+        group_intervals=pd.concat([p[1].assign(rep=r) for r, p in enumerate(parts)],
+                                  ignore_index=True),
+        handled=pd.concat([p[2].assign(rep=r) for r, p in enumerate(parts)],
+                          ignore_index=True),
+        transfers=pd.concat([p[3].assign(rep=r) for r, p in enumerate(parts)],
+                            ignore_index=True))
 
 
 # Per-interval measures compared between two runs (column -> what it is, for labels).
