@@ -25,7 +25,8 @@ from sim.records import ABANDONED, ANSWERED, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
            "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
-           "replication_summary", "QUEUE_COLUMNS", "GROUP_COLUMNS"]
+           "replication_summary", "summary_columns", "group_summary_columns",
+           "QUEUE_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
     "interval": "interval index (0 = the scenario's start)",
@@ -163,22 +164,30 @@ def queue_intervals(records: Records, *, within_s: Sequence[float],
         s, e = r.arrival_s[m], r.arrival_s[m] + r.wait_s[m]
         mean_q[i] = _overlap(s, e, edges) / r.interval_s
         max_q[i] = _max_level(s, e, edges)
-    frame = pd.DataFrame({
-        "interval": np.tile(np.arange(ni), nq),
-        "queue": np.repeat(np.asarray(r.queues, dtype=object), ni),
-        **data,
-    })
-    frame["service_level"] = _ratio(data["answered_within"], data["offered"])
-    frame["service_level_answered"] = _ratio(data["answered_within"], data["answered"])
-    frame["service_level_excl_abandoned_within"] = _ratio(
+    data["service_level"] = _ratio(data["answered_within"], data["offered"])
+    data["service_level_answered"] = _ratio(data["answered_within"], data["answered"])
+    data["service_level_excl_abandoned_within"] = _ratio(
         data["answered_within"], data["offered"] - data["abandoned_within"])
-    frame["abandon_rate"] = _ratio(data["abandoned"], data["offered"])
-    frame["asa_s"] = _ratio(wait_sum, data["answered"])
-    frame["aht_s"] = _ratio(handle_sum, handled)
-    frame["mean_queue"] = mean_q.reshape(-1)
-    frame["max_queue"] = max_q.reshape(-1)
-    frame = frame[list(QUEUE_COLUMNS)]
-    return frame.sort_values(["interval", "queue"], kind="stable").reset_index(drop=True)
+    data["abandon_rate"] = _ratio(data["abandoned"], data["offered"])
+    data["asa_s"] = _ratio(wait_sum, data["answered"])
+    data["aht_s"] = _ratio(handle_sum, handled)
+    data["mean_queue"] = mean_q.reshape(-1)
+    data["max_queue"] = max_q.reshape(-1)
+    return _interval_major(data, r.queues, ni, "queue", list(QUEUE_COLUMNS))
+
+
+def _interval_major(data: dict[str, np.ndarray], names: Sequence[str], ni: int, key: str,
+                    columns: Sequence[str]) -> pd.DataFrame:
+    """One frame, rows by interval then name, from arrays laid out name-major (one DataFrame
+    built once: with Arrow strings every column added or sorted afterwards costs ~1 ms)."""
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    rows = (order[None, :] * ni + np.arange(ni)[:, None]).reshape(-1)
+    out = {"interval": np.repeat(np.arange(ni), len(names)),
+           key: np.asarray(names, dtype=object)[np.tile(order, ni)]}
+    for c in columns:
+        if c not in out:
+            out[c] = np.asarray(data[c])[rows]
+    return pd.DataFrame(out)
 
 
 def _busy_blocks(agent: np.ndarray, start: np.ndarray, end: np.ndarray
@@ -209,58 +218,92 @@ def group_intervals(records: Records) -> pd.DataFrame:
     # A call takes every slot of its agent; a chat one.
     v_slots = np.where(r.queue_voice[r.queue[started]], r.agent_slots[v_agent], 1)
     b_agent, b_start, b_end = _busy_blocks(v_agent, v_start, v_end)
-    rows = []
+    data = {c: np.zeros((ng, ni)) for c in ("staffed_s", "busy_s", "slot_busy_s",
+                                              "staffed_slot_s")}
+    seg_group = r.agent_group[r.seg_agent]
+    v_group = r.agent_group[v_agent]
+    b_group = r.agent_group[b_agent] if b_agent.size else np.zeros(0, dtype=np.int64)
     for g in range(ng):
         slots = r.agent_slots[r.agent_group == g]
         k = int(slots[0]) if slots.size else 1
-        seg = r.agent_group[r.seg_agent] == g
-        staffed = _overlap(r.seg_on_s[seg], r.seg_off_s[seg], edges)
-        vm = r.agent_group[v_agent] == g
-        slot_busy = _overlap(v_start[vm], v_end[vm], edges, v_slots[vm])
-        bm = r.agent_group[b_agent] == g if b_agent.size else np.zeros(0, dtype=bool)
-        busy = _overlap(b_start[bm], b_end[bm], edges)
-        rows.append(pd.DataFrame({
-            "interval": np.arange(ni), "group": r.groups[g], "staffed_s": staffed,
-            "busy_s": busy, "slot_busy_s": slot_busy, "staffed_slot_s": staffed * k}))
-    frame = pd.concat(rows, ignore_index=True)
-    frame["agents"] = frame["staffed_s"] / r.interval_s
-    frame["occupancy"] = _ratio(frame["busy_s"], frame["staffed_s"])
-    frame["slot_occupancy"] = _ratio(frame["slot_busy_s"], frame["staffed_slot_s"])
-    return frame.sort_values(["interval", "group"], kind="stable").reset_index(drop=True)
+        seg = seg_group == g
+        data["staffed_s"][g] = _overlap(r.seg_on_s[seg], r.seg_off_s[seg], edges)
+        vm = v_group == g
+        data["slot_busy_s"][g] = _overlap(v_start[vm], v_end[vm], edges, v_slots[vm])
+        bm = b_group == g
+        data["busy_s"][g] = _overlap(b_start[bm], b_end[bm], edges)
+        data["staffed_slot_s"][g] = data["staffed_s"][g] * k
+    flat = {c: v.reshape(-1) for c, v in data.items()}
+    flat["agents"] = flat["staffed_s"] / r.interval_s
+    flat["occupancy"] = _ratio(flat["busy_s"], flat["staffed_s"])
+    flat["slot_occupancy"] = _ratio(flat["slot_busy_s"], flat["staffed_slot_s"])
+    return _interval_major(flat, r.groups, ni, "group", list(GROUP_COLUMNS))
+
+
+def _codes(values: pd.Series | np.ndarray, *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), sort=sort)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def summary(queue_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFrame:
     """Whole-horizon measures per queue from :func:`queue_intervals`, from ``first_interval``
-    on (to leave out a warm-up), plus an ``all`` row over every queue."""
-    f = queue_frame[queue_frame["interval"] >= first_interval].copy()
-    f["wait_sum"] = f["asa_s"].fillna(0.0) * f["answered"]
+    on (to leave out a warm-up), plus an ``all`` row over every queue (index ``queue``)."""
+    names, out = summary_columns(queue_frame, first_interval=first_interval)
+    return pd.DataFrame(out, index=pd.Index(names, name="queue"))
+
+
+def summary_columns(queue_frame: pd.DataFrame, *, first_interval: int = 0
+                    ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """:func:`summary` as (row names, columns): for callers that add columns before making
+    one frame."""
+    keep = queue_frame["interval"].to_numpy() >= first_interval
+    col = {c: queue_frame[c].to_numpy()[keep] for c in
+           (*_COUNTS, "queue", "asa_s", "mean_queue", "max_queue")}
+    codes, names = _codes(col["queue"], sort=True)
+    n = names.size
+    sums = {c: np.bincount(codes, weights=col[c].astype(float), minlength=n)
+            for c in _COUNTS}
+    sums = {c: np.append(v, v.sum()) for c, v in sums.items()}
+    answered = col["answered"].astype(float)
+    wait = np.nan_to_num(col["asa_s"].astype(float)) * answered
+    wait_sum = np.bincount(codes, weights=wait, minlength=n)
     # Time-average queue over the horizon: the mean of the per-interval averages per queue;
-    # for "all", the sum over queues (contacts waiting anywhere).
-    per = f.groupby("queue", sort=True).agg(
-        {**{c: "sum" for c in _COUNTS}, "wait_sum": "sum", "max_queue": "max",
-         "mean_queue": "mean"})
-    per.loc["all"] = per.sum()
-    per.loc["all", "max_queue"] = np.nan  # queues are not one line: no joint maximum
-    out = per[_COUNTS].copy()
-    out["service_level"] = _ratio(per["answered_within"], per["offered"])
-    out["service_level_answered"] = _ratio(per["answered_within"], per["answered"])
+    # for "all", the sum over queues (contacts waiting anywhere).  Queues are not one line: the
+    # "all" row has no joint maximum.
+    per_interval = np.bincount(codes, minlength=n)
+    mean_q = _ratio(np.bincount(codes, weights=col["mean_queue"].astype(float), minlength=n),
+                    per_interval)
+    max_q = np.full(n, -np.inf)
+    np.maximum.at(max_q, codes, col["max_queue"].astype(float))
+    out = {c: sums[c] for c in _COUNTS}
+    out["service_level"] = _ratio(sums["answered_within"], sums["offered"])
+    out["service_level_answered"] = _ratio(sums["answered_within"], sums["answered"])
     out["service_level_excl_abandoned_within"] = _ratio(
-        per["answered_within"], per["offered"] - per["abandoned_within"])
-    out["abandon_rate"] = _ratio(per["abandoned"], per["offered"])
-    out["asa_s"] = _ratio(per["wait_sum"], per["answered"])
-    out["mean_queue"] = per["mean_queue"]
-    out["max_queue"] = per["max_queue"]
-    return out
+        sums["answered_within"], sums["offered"] - sums["abandoned_within"])
+    out["abandon_rate"] = _ratio(sums["abandoned"], sums["offered"])
+    out["asa_s"] = _ratio(np.append(wait_sum, wait_sum.sum()), sums["answered"])
+    out["mean_queue"] = np.append(mean_q, np.nansum(mean_q))
+    out["max_queue"] = np.append(max_q, np.nan)
+    return list(names) + ["all"], out
 
 
 def group_summary(group_frame: pd.DataFrame, *, first_interval: int = 0) -> pd.DataFrame:
-    """Whole-horizon occupancy per group from :func:`group_intervals`."""
-    f = group_frame[group_frame["interval"] >= first_interval]
-    per = f.groupby("group", sort=True)[["staffed_s", "busy_s", "slot_busy_s",
-                                         "staffed_slot_s"]].sum()
+    """Whole-horizon occupancy per group from :func:`group_intervals` (index ``group``)."""
+    names, per = group_summary_columns(group_frame, first_interval=first_interval)
+    return pd.DataFrame(per, index=pd.Index(names, name="group"))
+
+
+def group_summary_columns(group_frame: pd.DataFrame, *, first_interval: int = 0
+                          ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """:func:`group_summary` as (row names, columns)."""
+    keep = group_frame["interval"].to_numpy() >= first_interval
+    codes, names = _codes(group_frame["group"].to_numpy()[keep], sort=True)
+    cols = ["staffed_s", "busy_s", "slot_busy_s", "staffed_slot_s"]
+    per = {c: np.bincount(codes, weights=group_frame[c].to_numpy(dtype=float)[keep],
+                          minlength=names.size) for c in cols}
     per["occupancy"] = _ratio(per["busy_s"], per["staffed_s"])
     per["slot_occupancy"] = _ratio(per["slot_busy_s"], per["staffed_slot_s"])
-    return per
+    return list(names), per
 
 
 def replication_summary(frames: Sequence[pd.DataFrame], *, keys: Sequence[str],
@@ -277,21 +320,52 @@ def mean_ci(stacked: pd.DataFrame, *, keys: Sequence[str], level: float = 0.95,
             exclude: Sequence[str] = ("rep",)) -> pd.DataFrame:
     """Per group of ``keys`` (one row per replication each): the mean of every numeric column
     and its confidence half-width, Student's t over the replications (``*_ci95`` columns;
-    NaN with a single replication).  Columns in ``exclude`` are left out."""
-    numeric = [c for c in stacked.columns
+    NaN with a single replication).  Columns in ``exclude`` are left out.  Groups come in the
+    order they first appear; NaN values are skipped (a replication without contacts in an
+    interval has no service level there).
+
+    numpy group-bys over one factorisation of the keys (pandas' groupby costs about a
+    millisecond per call and column set, and summaries run after every replication).
+    """
+    keys = list(keys)
+    dtypes = stacked.dtypes  # once: a column look-up costs about 0.5 ms with Arrow strings
+    numeric = [c for c, d in dtypes.items()
                if c not in keys and c not in exclude
-               and pd.api.types.is_numeric_dtype(stacked[c])
-               and not pd.api.types.is_bool_dtype(stacked[c])]
-    grouped = stacked.groupby(list(keys), sort=False)[numeric]
-    mean = grouped.mean()
-    n = grouped.count()
-    sd = grouped.std(ddof=1)
-    t = stats.t.ppf(0.5 + level / 2.0, np.maximum(n - 1, 1))
-    half = pd.DataFrame(np.where(n > 1, t * sd / np.sqrt(n), np.nan), index=mean.index,
-                        columns=[f"{c}_ci95" for c in numeric])
-    out = pd.concat([mean, half], axis=1)
-    order = [c for pair in zip(numeric, half.columns) for c in pair]
-    return out[order].reset_index()
+               and pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)]
+    if stacked.empty:
+        empty = {c: [] for c in keys}
+        empty.update({c: [] for name in numeric for c in (name, f"{name}_ci95")})
+        return pd.DataFrame(empty)
+    combined = np.zeros(len(stacked), dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(stacked[k], sort=False)
+        combined = combined * (len(uniques) + 1) + codes
+    group, firsts = pd.factorize(combined, sort=False)
+    m = len(firsts)
+    first_row = np.full(m, len(stacked), dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(len(stacked)))
+    out = {k: stacked[k].to_numpy()[first_row] for k in keys}
+    values = stacked[numeric].to_numpy(dtype=float)
+    valid = ~np.isnan(values)
+    x = np.where(valid, values, 0.0)
+    n = np.stack([np.bincount(group, weights=valid[:, j], minlength=m)
+                  for j in range(len(numeric))], axis=1) if numeric else np.zeros((m, 0))
+    total = np.stack([np.bincount(group, weights=x[:, j], minlength=m)
+                      for j in range(len(numeric))], axis=1) if numeric else n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        dev = np.where(valid, values - mean[group], 0.0) ** 2
+        ss = np.stack([np.bincount(group, weights=dev[:, j], minlength=m)
+                       for j in range(len(numeric))], axis=1) if numeric else n
+        sd = np.sqrt(ss / (n - 1))
+        # Student's t once per distinct count (scipy's ppf has a fixed cost per call).
+        counts, where = np.unique(np.maximum(n - 1, 1), return_inverse=True)
+        t = stats.t.ppf(0.5 + level / 2.0, counts)[where].reshape(n.shape)
+        half = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
+    for j, c in enumerate(numeric):
+        out[c] = mean[:, j]
+        out[f"{c}_ci95"] = half[:, j]
+    return pd.DataFrame(out)
 
 
 def handled_by_group(records: Records, *, first_s: float = 0.0) -> pd.DataFrame:
@@ -308,17 +382,22 @@ def handled_by_group(records: Records, *, first_s: float = 0.0) -> pd.DataFrame:
                          "handle_s": handle})
 
 
-def queue_occupancy(handled: pd.DataFrame, groups: pd.DataFrame) -> dict[str, float]:
+def queue_occupancy(handled: pd.DataFrame, groups: pd.DataFrame | Mapping[str, float]
+                    ) -> dict[str, float]:
     """Occupancy seen by each queue: the occupancy of the groups that handled it, weighted by
-    the time each spent on it (``groups``: :func:`group_summary` with ``group`` a column)."""
-    occ = groups.set_index("group")["occupancy"]
-    h = handled.assign(occupancy=handled["group"].map(occ))
-    h = h[h["handle_s"] > 0]
-    out = {q: float(np.average(f["occupancy"], weights=f["handle_s"]))
-           for q, f in h.groupby("queue")}
-    total = h["handle_s"].sum()
-    out["all"] = float(np.average(h["occupancy"], weights=h["handle_s"])) if total > 0 \
-        else float("nan")
+    the time each spent on it (``groups``: :func:`group_summary` with ``group`` a column, or
+    a mapping of group to occupancy)."""
+    occ = groups if isinstance(groups, Mapping) else \
+        dict(zip(groups["group"], groups["occupancy"].to_numpy(dtype=float)))
+    w = handled["handle_s"].to_numpy(dtype=float)
+    o = np.array([occ.get(g, np.nan) for g in handled["group"]], dtype=float)
+    keep = w > 0
+    codes, names = _codes(handled["queue"].to_numpy()[keep], sort=True)
+    w, o = w[keep], o[keep]
+    num = np.bincount(codes, weights=w * o, minlength=names.size)
+    den = np.bincount(codes, weights=w, minlength=names.size)
+    out = {str(q): float(a / b) for q, a, b in zip(names, num, den)}
+    out["all"] = float((w * o).sum() / w.sum()) if w.sum() > 0 else float("nan")
     return out
 
 
@@ -332,9 +411,12 @@ def transfer_matrix(records: Records) -> pd.DataFrame:
     moved = r.transferred[order][:-1] & (contact[1:] == contact[:-1])
     src, dst = queue[:-1][moved], queue[1:][moved]
     names = np.asarray(r.queues, dtype=object)
-    frame = pd.DataFrame({"from_queue": names[src], "to_queue": names[dst]})
-    return (frame.groupby(["from_queue", "to_queue"], sort=True).size()
-            .rename("transfers").reset_index())
+    nq = len(names)
+    counts = np.bincount(src * nq + dst, minlength=nq * nq)
+    pairs = np.flatnonzero(counts)
+    frame = pd.DataFrame({"from_queue": names[pairs // nq], "to_queue": names[pairs % nq],
+                          "transfers": counts[pairs].astype(np.int64)})
+    return frame.sort_values(["from_queue", "to_queue"], kind="stable").reset_index(drop=True)
 
 
 def target_deficit(frame: pd.DataFrame, targets: Mapping[str, Any]) -> pd.Series:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,10 +46,13 @@ def rep_summaries(scenario: Scenario, queue_intervals: pd.DataFrame,
     """Whole-horizon figures after warm-up of one replication: (per queue and ``all``, with
     the ``occupancy`` of the agents who handled each queue; per group)."""
     first = first_interval(scenario)
-    groups = metrics.group_summary(group_intervals, first_interval=first).reset_index()
-    queues = metrics.summary(queue_intervals, first_interval=first).reset_index()
-    queues["occupancy"] = queues["queue"].map(metrics.queue_occupancy(handled, groups))
-    return queues, groups
+    gnames, gcols = metrics.group_summary_columns(group_intervals, first_interval=first)
+    qnames, qcols = metrics.summary_columns(queue_intervals, first_interval=first)
+    occupancy = metrics.queue_occupancy(handled, dict(zip(gnames, gcols["occupancy"])))
+    qcols["occupancy"] = np.array([occupancy.get(q, np.nan) for q in qnames])
+    # One frame each, built once (see metrics._interval_major).
+    return (pd.DataFrame({"queue": np.asarray(qnames, dtype=object), **qcols}),
+            pd.DataFrame({"group": np.asarray(gnames, dtype=object), **gcols}))
 
 
 def measure(scenario: Scenario, records: Records) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -76,34 +80,39 @@ class Simulation:
     transfers: pd.DataFrame = dataclasses.field(
         default_factory=lambda: pd.DataFrame(columns=["from_queue", "to_queue", "transfers",
                                                       "rep"]))
+    # Whole-horizon figures of each replication (rep_summaries, with a ``rep`` column), made
+    # where the replication ran; computed from the tables above when not given.
+    queue_reps: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    group_reps: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
 
-    def _rep_summaries(self) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-        return [rep_summaries(self.scenario, q.drop(columns="rep"), g.drop(columns="rep"), h)
-                for (_, q), (_, g), (_, h) in zip(self.queue_intervals.groupby("rep"),
-                                                  self.group_intervals.groupby("rep"),
-                                                  self.handled.groupby("rep"))]
+    @functools.cached_property
+    def _reps(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if self.queue_reps is not None and self.group_reps is not None:
+            return self.queue_reps, self.group_reps
+        parts = [rep_summaries(self.scenario, q.drop(columns="rep"), g.drop(columns="rep"), h)
+                 for (_, q), (_, g), (_, h) in zip(self.queue_intervals.groupby("rep"),
+                                                   self.group_intervals.groupby("rep"),
+                                                   self.handled.groupby("rep"))]
+        return (pd.concat([q.assign(rep=r) for r, (q, _) in enumerate(parts)],
+                          ignore_index=True),
+                pd.concat([g.assign(rep=r) for r, (_, g) in enumerate(parts)],
+                          ignore_index=True))
 
     def queue_summary(self) -> pd.DataFrame:
         """Whole horizon after warm-up, per queue (and ``all``): mean over replications and
         ``*_ci95`` half-widths; ``occupancy`` is that of the agents who handled the queue,
         weighted by the time they spent on it."""
-        return metrics.replication_summary([q for q, _ in self._rep_summaries()],
-                                           keys=["queue"])
+        return metrics.mean_ci(self._reps[0], keys=["queue"])
 
     def group_summary(self) -> pd.DataFrame:
-        return metrics.replication_summary([g for _, g in self._rep_summaries()],
-                                           keys=["group"])
+        return metrics.mean_ci(self._reps[1], keys=["group"])
 
     def queue_interval_summary(self) -> pd.DataFrame:
         """Per interval and queue: mean and ``*_ci95`` over replications."""
-        return metrics.replication_summary(
-            [f.drop(columns="rep") for _, f in self.queue_intervals.groupby("rep")],
-            keys=["interval", "queue"])
+        return metrics.mean_ci(self.queue_intervals, keys=["interval", "queue"])
 
     def group_interval_summary(self) -> pd.DataFrame:
-        return metrics.replication_summary(
-            [f.drop(columns="rep") for _, f in self.group_intervals.groupby("rep")],
-            keys=["interval", "group"])
+        return metrics.mean_ci(self.group_intervals, keys=["interval", "group"])
 
 
 def run_rep(scenario: Scenario, *, seed: int, rep: int, stream: int | None = None
@@ -112,12 +121,12 @@ def run_rep(scenario: Scenario, *, seed: int, rep: int, stream: int | None = Non
     return measure(scenario, run(scenario, rep_seed(seed, rep, stream=stream)))
 
 
-def _replicate(scenario: Scenario, seed: int, rep: int
-               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _replicate(scenario: Scenario, seed: int, rep: int) -> tuple[pd.DataFrame, ...]:
     """Replication ``rep``, with everything a :class:`Simulation` keeps (runs in a worker)."""
     records = run(scenario, rep_seed(seed, rep))
     qi, gi, handled = measure(scenario, records)
-    return qi, gi, handled, metrics.transfer_matrix(records)
+    queues, groups = rep_summaries(scenario, qi, gi, handled)
+    return qi, gi, handled, metrics.transfer_matrix(records), queues, groups
 
 
 # mapper(fn, tasks, on_result=...) -> [fn(*t) for t in tasks], in task order: how replications
@@ -159,7 +168,11 @@ def simulate(scenario: Scenario, *, seed: int = 0, reps: int = 1,
         handled=pd.concat([p[2].assign(rep=r) for r, p in enumerate(parts)],
                           ignore_index=True),
         transfers=pd.concat([p[3].assign(rep=r) for r, p in enumerate(parts)],
-                            ignore_index=True))
+                            ignore_index=True),
+        queue_reps=pd.concat([p[4].assign(rep=r) for r, p in enumerate(parts)],
+                             ignore_index=True),
+        group_reps=pd.concat([p[5].assign(rep=r) for r, p in enumerate(parts)],
+                             ignore_index=True))
 
 
 # Per-interval measures compared between two runs (column -> what it is, for labels).
