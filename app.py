@@ -5,17 +5,24 @@ A thin shell over the public functions of ``planner`` and ``sim``: the pages (``
 read inputs, call them and show what they return.  Bad input is shown as the command line's
 message (``st.error``); anything unexpected is one line on the page and its traceback on the
 console, never a traceback on the page.
+
+As a server shared by a team: the Sweeps page opens folders of one workspace only
+(``PEAKPLAN_WORKSPACE``, default ``runs/``: :mod:`app_pages.workspace`), uploads are at most
+``server.maxUploadSize`` (``.streamlit/config.toml``) and are read in a child process with a
+time limit (:mod:`app_pages.bounded`), and runs beyond the command line's limits are refused
+before they start.
 """
 
 import logging
 
 import streamlit as st
 
-from app_pages import ui
+from app_pages import bounded, ui
 
 # No page icons: a Material icon as the tab's favicon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="peakplan", layout="wide")
 ui.keep_widget_values()
+bounded.warm_up()  # uploads are read in a child process: have one started before the first
 
 PAGES = [
     st.Page("app_pages/calculator.py", title="Staffing calculator", url_path="calculator",

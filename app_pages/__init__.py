@@ -8,6 +8,8 @@ Page scripts (run by ``st.navigation``, one per page):
 Glue shared by the pages, no model logic (that lives in ``planner`` and ``sim``):
 ``inputs.py`` (shipped files and uploads into validated objects, errors as
 :class:`~sim.errors.InputError`), ``edits.py`` (a scenario as editable tables and back to
-key-path changes), ``runs.py`` (cached staffing tables and simulations, the paired difference of two
-runs, sweep folders), ``charts.py`` (Altair charts), ``ui.py`` (widgets and formats the pages share).
+key-path changes), ``runs.py`` (cached staffing tables and simulations, the paired difference of
+two runs, sweep folders, uploads read once), ``charts.py`` (Altair charts), ``ui.py`` (widgets
+and formats the pages share), ``workspace.py`` (the one folder the Sweeps page opens,
+``PEAKPLAN_WORKSPACE``), ``bounded.py`` (an upload read in a child process with a time limit).
 """

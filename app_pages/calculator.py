@@ -151,8 +151,7 @@ def the_forecast() -> Forecast | None:
         return with_length(lambda minutes: read_forecast(path, interval_min=minutes))
     if upload is not None:
         up = inputs.Upload(*upload)
-        return with_length(lambda minutes: inputs.read_uploaded_forecast(
-            up, interval_min=minutes))
+        return with_length(lambda minutes: runs.uploaded_forecast(up, interval_min=minutes))
     return None
 
 
@@ -175,7 +174,7 @@ def the_plans(forecast: Forecast) -> dict[str, QueuePlan] | None:
     if targets_pick is not None:
         return read_targets(inputs.shipped_targets()[targets_pick])
     if targets_upload is not None:
-        return inputs.read_uploaded_targets(inputs.Upload(*targets_upload))
+        return runs.uploaded_targets(inputs.Upload(*targets_upload))
     return None
 
 

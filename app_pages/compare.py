@@ -121,6 +121,8 @@ if sa.spec.start != sb.spec.start:
                "A's time.", icon=":material/warning:")
 
 try:
+    runs.check_run(text_a, source_a, reps=last["reps"])
+    runs.check_run(text_b, source_b, reps=last["reps"])
     both = runs.compared(text_a, source_a, text_b, source_b, seed=last["seed"],
                          reps=last["reps"])
 except InputError as exc:

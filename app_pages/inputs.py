@@ -9,11 +9,17 @@ file name first; messages name the file as uploaded, not the temporary folder.
 A scenario lives in the app as YAML text (:func:`scenario_text`): :meth:`Scenario.to_dict` with
 the arrivals inline, so it needs no forecast file next to it, it can be downloaded as it is, and
 it is a plain string that cached functions can key on.
+
+Uploads come from anyone who can reach the app: each is at most :data:`MAX_UPLOAD_MB` (the
+``server.maxUploadSize`` of ``.streamlit/config.toml``, which the browser's uploader enforces
+first), and the pages read them through :mod:`app_pages.bounded` (a child process with a time
+limit), calling the ``read_uploaded_*`` functions here, which run in that child.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import TypeVar
 
+import pandas as pd
 import yaml
 
 from sim.errors import InputError
@@ -30,11 +37,18 @@ from sim.forecast import Forecast, read_forecast
 from planner.staffing import QueuePlan, read_targets
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
-__all__ = ["SCENARIOS", "Upload", "shipped_scenarios", "shipped_forecasts", "shipped_targets",
-           "scenario_text", "scenario_from_text", "read_uploaded_scenario",
-           "read_uploaded_forecast", "read_uploaded_targets"]
+__all__ = ["SCENARIOS", "MAX_UPLOAD_MB", "MAX_SUMMARY_COLUMNS", "Upload", "shipped_scenarios",
+           "shipped_forecasts", "shipped_targets", "scenario_text", "scenario_from_text",
+           "read_uploaded_scenario", "uploaded_scenario_text", "read_uploaded_forecast",
+           "read_uploaded_targets", "read_uploaded_summary", "read_summary_csv",
+           "check_sweep_summary", "uploaded_name"]
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+# A week of 15-minute intervals for 20 queues is ~0.5 MB as a forecast CSV or inline arrivals;
+# 5 MB leaves room for a month and stays quick to read.  Also .streamlit/config.toml's
+# server.maxUploadSize (a test keeps the two equal).
+MAX_UPLOAD_MB = 5
+MAX_SUMMARY_COLUMNS = 1_000  # a sweep's summary.csv: ~20 measures and the varied key paths
 
 T = TypeVar("T")
 
@@ -53,6 +67,15 @@ class Upload:
             return None
         return cls(name=str(getattr(uploaded, "name", "upload")),
                    data=bytes(uploaded.getvalue()))  # type: ignore[attr-defined]
+
+    def check_size(self) -> None:
+        """Refuse a file over :data:`MAX_UPLOAD_MB` (the browser refuses it first; this holds
+        for any other client of the server)."""
+        if len(self.data) > MAX_UPLOAD_MB * 1024 * 1024:
+            raise InputError(f"{len(self.data) / (1024 * 1024):,.1f} MB is over the app's limit "
+                             f"of {MAX_UPLOAD_MB} MB for an upload (a forecast of a week of "
+                             "15-minute intervals for 20 queues is about 0.5 MB)",
+                             file=uploaded_name(self.name))
 
 
 def shipped_scenarios() -> dict[str, Path]:
@@ -76,9 +99,13 @@ def scenario_text(scenario: Scenario) -> str:
 
 
 def scenario_from_text(text: str, *, source: str) -> Scenario:
-    """A scenario from :func:`scenario_text` (or any scenario YAML with inline arrivals)."""
+    """A scenario from :func:`scenario_text` (or any scenario YAML with inline arrivals).
+
+    For the app's own texts (an upload is read by :func:`read_uploaded_scenario`, in a child
+    process): libyaml's safe loader when there is one, as each run and edit parses the text
+    again in the server (a month of inline arrivals: a second in pure Python)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({exc})", file=source) from None
     if not isinstance(data, dict):
@@ -86,7 +113,7 @@ def scenario_from_text(text: str, *, source: str) -> Scenario:
     return scenario_from_dict(data, source=source)
 
 
-def _file_name(name: str) -> str:
+def uploaded_name(name: str) -> str:
     """The last part of an uploaded file's name (never a path out of the temporary folder)."""
     base = Path(name.replace("\\", "/")).name
     return base if base not in ("", ".", "..") else "upload"
@@ -115,7 +142,7 @@ def _as_uploaded(exc: InputError, folder: Path) -> InputError:
 
 
 def _read(upload: Upload, reader: Callable[[Path], T], folder: Path) -> T:
-    path = folder / _file_name(upload.name)
+    path = folder / uploaded_name(upload.name)
     path.write_bytes(upload.data)
     try:
         return reader(path)
@@ -133,7 +160,7 @@ def read_uploaded_scenario(scenario: Upload, forecast: Upload | None = None) -> 
     scenario with inline arrivals needs nothing else.
     """
     with _upload_folder() as folder:
-        name = _file_name(scenario.name)
+        name = uploaded_name(scenario.name)
         data = _read(scenario, load_yaml, folder)
         arrivals = data.get("arrivals")
         file = arrivals.get("file") if isinstance(arrivals, dict) else None
@@ -165,14 +192,49 @@ def read_uploaded_scenario(scenario: Upload, forecast: Upload | None = None) -> 
         return dataclasses.replace(loaded, source=name, base_dir=None)
 
 
+def uploaded_scenario_text(scenario: Upload, forecast: Upload | None = None) -> str:
+    """:func:`read_uploaded_scenario` as self-contained YAML text (:func:`scenario_text`)."""
+    return scenario_text(read_uploaded_scenario(scenario, forecast))
+
+
 def read_uploaded_forecast(upload: Upload, *, interval_min: float | None = None) -> Forecast:
     """Validate an uploaded forecast CSV (the checks of ``peakplan staff --forecast``)."""
     with _upload_folder() as folder:
         forecast = _read(upload, lambda p: read_forecast(p, interval_min=interval_min), folder)
-    return dataclasses.replace(forecast, source=_file_name(upload.name))
+    return dataclasses.replace(forecast, source=uploaded_name(upload.name))
 
 
 def read_uploaded_targets(upload: Upload) -> dict[str, QueuePlan]:
     """Validate an uploaded targets YAML (the checks of ``peakplan staff --targets``)."""
     with _upload_folder() as folder:
         return _read(upload, read_targets, folder)
+
+
+def check_sweep_summary(summary: pd.DataFrame, source: str) -> None:
+    """The columns a sweep's summary.csv has (point, queue, service_level), and not more than
+    :data:`MAX_SUMMARY_COLUMNS`."""
+    if summary.shape[1] > MAX_SUMMARY_COLUMNS:
+        raise InputError(f"{summary.shape[1]:,} columns (at most {MAX_SUMMARY_COLUMNS:,}: "
+                         "expected the summary.csv of peakplan sweep)", file=source)
+    missing = [c for c in ("point", "queue", "service_level") if c not in summary.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} (expected the summary.csv of "
+                         "peakplan sweep)", file=source)
+
+
+def read_summary_csv(data: bytes | Path, *, source: str) -> pd.DataFrame:
+    """A sweep's summary.csv (bytes, or a file), checked by :func:`check_sweep_summary`."""
+    try:
+        summary = pd.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        # pandas quotes the offending text: a binary file's would fill the page
+        first = first if len(first) <= 80 else first[:77] + "..."
+        raise InputError(f"not a readable CSV ({first})", file=source) from None
+    check_sweep_summary(summary, source)
+    return summary
+
+
+def read_uploaded_summary(upload: Upload) -> pd.DataFrame:
+    """An uploaded summary.csv of a sweep."""
+    return read_summary_csv(upload.data, source=uploaded_name(upload.name))

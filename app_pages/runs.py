@@ -9,14 +9,21 @@ Compare: two scenarios run with the same seed and replications use the same rand
 each replication (common random numbers, see :mod:`sim.replications`), so the difference
 replication by replication is mostly the change, not noise; its mean and Student's t interval
 over replications come from :func:`sim.metrics.mean_ci`.
+
+Uploads are read in a child process with a time limit (:mod:`app_pages.bounded`), once per
+file: a refusal is cached like a result, so a rerun of the page (any widget changed) does not
+read a bad file, or wait out its time limit, again.  Runs are refused before they start when
+:func:`sim.scenario.check_run_size` finds them beyond the command line's limits.  Sweep folders
+are opened only inside the workspace (:mod:`app_pages.workspace`).
 """
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow
@@ -28,17 +35,20 @@ from sim.forecast import Forecast
 from planner.staffing import QueuePlan, staffing_table
 from sim import metrics
 from sim.replications import COMPARED, Simulation, paired_difference, simulate
-from sim.scenario import Scenario
+from sim.scenario import Scenario, check_run_size
 
-from app_pages.inputs import (Upload, read_uploaded_scenario, scenario_from_text,
-                               scenario_text)
+from app_pages import bounded, inputs, workspace
+from app_pages.inputs import Upload, scenario_from_text, scenario_text
 
 __all__ = ["staffing", "shipped_scenario_text", "shipped_stamp", "shipped_text",
-           "uploaded_scenario_text", "scenario_of", "simulation", "SimTables",
+           "uploaded_scenario_text", "uploaded_forecast", "uploaded_targets", "scenario_of",
+           "check_run", "simulation", "SimTables",
            "simulation_tables", "Compared", "compared", "interval_results", "group_results",
            "misses", "targets_of", "paired_difference",
            "SweepResults", "read_sweep_folder", "read_sweep_summary", "sweep_folders",
            "sweep_intervals", "COMPARED"]
+
+T = TypeVar("T")
 
 # Per-interval measures the Compare page offers (column of sim.metrics.QUEUE_COLUMNS: label).
 
@@ -94,13 +104,79 @@ def shipped_text(path: str | Path) -> str:
     return shipped_scenario_text(str(path), shipped_stamp(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@dataclass(frozen=True)
+class _Refused:
+    """An upload's InputError, as a value a cached function can return (and so remember)."""
+
+    problem: str
+    file: str | None
+    field: str | None
+
+
+def _read_bounded(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T | _Refused:
+    """``bounded.call``, with an InputError returned as :class:`_Refused` (to be cached)
+    except :class:`bounded.Busy`, which says nothing about the file."""
+    try:
+        return bounded.call(fn, *args, what=what, **kwargs)
+    except bounded.Busy:
+        raise
+    except InputError as exc:
+        return _Refused(exc.problem, exc.file, exc.field)
+
+
+def _raise_refused(outcome: T | _Refused) -> T:
+    if isinstance(outcome, _Refused):
+        raise InputError(outcome.problem, file=outcome.file, field=outcome.field)
+    return outcome
+
+
 def uploaded_scenario_text(name: str, data: bytes, forecast_name: str | None,
                            forecast_data: bytes | None) -> str:
-    """An uploaded scenario (with its forecast CSV, if uploaded) as self-contained YAML text."""
+    """An uploaded scenario (with its forecast CSV, if uploaded) as self-contained YAML text,
+    validated in a child process with a time limit."""
+    scenario = Upload(name, data)
     forecast = None if forecast_data is None else Upload(forecast_name or "forecast.csv",
                                                          forecast_data)
-    return scenario_text(read_uploaded_scenario(Upload(name, data), forecast))
+    for up in (scenario, forecast):
+        if up is not None:
+            up.check_size()
+    return _raise_refused(_uploaded_scenario_text(name, data, forecast_name, forecast_data))
+
+
+@st.cache_data(show_spinner="Reading the upload...", max_entries=16)
+def _uploaded_scenario_text(name: str, data: bytes, forecast_name: str | None,
+                            forecast_data: bytes | None) -> str | _Refused:
+    forecast = None if forecast_data is None else Upload(forecast_name or "forecast.csv",
+                                                         forecast_data)
+    return _read_bounded(inputs.uploaded_scenario_text, Upload(name, data), forecast,
+                         what=inputs.uploaded_name(name))
+
+
+def uploaded_forecast(upload: Upload, *, interval_min: float | None = None) -> Forecast:
+    """An uploaded forecast CSV (:func:`inputs.read_uploaded_forecast`), read in a child
+    process with a time limit."""
+    upload.check_size()
+    return _raise_refused(_uploaded_forecast(upload.name, upload.data, interval_min))
+
+
+@st.cache_data(show_spinner="Reading the upload...", max_entries=16)
+def _uploaded_forecast(name: str, data: bytes, interval_min: float | None
+                       ) -> Forecast | _Refused:
+    return _read_bounded(inputs.read_uploaded_forecast, Upload(name, data),
+                         interval_min=interval_min, what=inputs.uploaded_name(name))
+
+
+def uploaded_targets(upload: Upload) -> dict[str, QueuePlan]:
+    """An uploaded targets YAML (:func:`inputs.read_uploaded_targets`), read in a child
+    process with a time limit."""
+    upload.check_size()
+    return _raise_refused(_uploaded_targets(upload.name, upload.data))
+
+
+@st.cache_data(show_spinner="Reading the upload...", max_entries=16)
+def _uploaded_targets(name: str, data: bytes) -> dict[str, QueuePlan] | _Refused:
+    return _read_bounded(inputs.read_uploaded_targets, Upload(name, data),
+                         what=inputs.uploaded_name(name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -109,10 +185,18 @@ def scenario_of(text: str, source: str) -> Scenario:
     return scenario_from_text(text, source=source)
 
 
+def check_run(text: str, source: str, *, reps: int) -> None:
+    """Refuse a run beyond the command line's limits (:func:`sim.scenario.check_run_size`:
+    contacts over all replications, replications) before it starts; cheap, so the pages call
+    it before every (possibly cached) run."""
+    check_run_size(scenario_of(text, source), reps=reps, where="replications")
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def simulation(text: str, *, source: str, seed: int, reps: int) -> Simulation:
     """``sim.replications.simulate`` of the scenario written as ``text``, with a progress bar."""
     scenario = scenario_of(text, source)
+    check_run(text, source, reps=reps)  # the pages check first; this is for any other caller
     bar = st.progress(0.0, text=f"Simulating {scenario.spec.name}: 0 of {reps} replications")
 
     def progress(done: int) -> None:
@@ -214,23 +298,22 @@ def group_results(sim: Simulation) -> pd.DataFrame:
 @dataclass(frozen=True)
 class SweepResults:
     """What the Sweeps page shows: ``summary`` (summary.csv: per point and queue), the varied
-    key paths (``params``, columns of ``summary``), and where it came from."""
+    key paths (``params``, columns of ``summary``), and where it came from: ``source`` as
+    messages name it (``runs/grid``, or the uploaded file's name) and, for a folder of the
+    workspace, the ``folder`` itself (symbolic links resolved)."""
 
     source: str
     summary: pd.DataFrame
     params: tuple[str, ...]
     manifest: dict | None = None
     has_intervals: bool = False
+    folder: Path | None = None
 
 
-def sweep_folders(root: str | Path = "runs") -> list[str]:
-    """Folders under ``root`` holding a sweep's summary.csv, newest first."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if (p / "summary.csv").is_file()]
-    found.sort(key=lambda p: (p / "summary.csv").stat().st_mtime, reverse=True)
-    return [str(p) for p in found]
+def sweep_folders() -> list[str]:
+    """The sweep folders of the workspace by name, newest first
+    (:func:`app_pages.workspace.sweep_folders`)."""
+    return workspace.sweep_folders()
 
 
 def _params_of(summary: pd.DataFrame, manifest: dict | None, source: str) -> tuple[str, ...]:
@@ -238,7 +321,8 @@ def _params_of(summary: pd.DataFrame, manifest: dict | None, source: str) -> tup
     ``queue`` (summary.csv puts them there)."""
     cols = list(summary.columns)
     if manifest and isinstance(manifest.get("grid"), list):
-        params = tuple(str(g[0]) for g in manifest["grid"] if g and str(g[0]) in cols)
+        params = tuple(str(g[0]) for g in manifest["grid"]
+                       if isinstance(g, list) and g and str(g[0]) in cols)
         if params:
             return params
     if "point" not in cols or "queue" not in cols or cols.index("queue") < cols.index("point"):
@@ -248,61 +332,54 @@ def _params_of(summary: pd.DataFrame, manifest: dict | None, source: str) -> tup
     return tuple(cols[cols.index("point") + 1:cols.index("queue")])
 
 
-def _check_summary(summary: pd.DataFrame, source: str) -> None:
-    needed = ["point", "queue", "service_level"]
-    missing = [c for c in needed if c not in summary.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} (expected the summary.csv of "
-                         "peakplan sweep)", file=source)
-
-
 def read_sweep_summary(data: bytes, *, name: str) -> SweepResults:
-    """An uploaded summary.csv."""
-    try:
-        summary = pd.read_csv(io.BytesIO(data))
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"not a readable CSV ({first})", file=name) from None
-    _check_summary(summary, name)
-    return SweepResults(source=name, summary=summary, params=_params_of(summary, None, name))
+    """An uploaded summary.csv, read in a child process with a time limit."""
+    upload = Upload(name, data)
+    upload.check_size()
+    summary = _raise_refused(_uploaded_summary(name, data))
+    source = inputs.uploaded_name(name)
+    return SweepResults(source=source, summary=summary,
+                        params=_params_of(summary, None, source))
+
+
+@st.cache_data(show_spinner="Reading the upload...", max_entries=8)
+def _uploaded_summary(name: str, data: bytes) -> pd.DataFrame | _Refused:
+    return _read_bounded(inputs.read_uploaded_summary, Upload(name, data),
+                         what=inputs.uploaded_name(name))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _read_folder(path: str, stamp: float) -> SweepResults:
     folder = Path(path)
+    shown = workspace.shown(folder)
     summary_csv = folder / "summary.csv"
-    try:
-        summary = pd.read_csv(summary_csv)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"not a readable CSV ({first})", file=summary_csv) from None
-    _check_summary(summary, str(summary_csv))
+    summary = inputs.read_summary_csv(summary_csv, source=f"{shown}/summary.csv")
     manifest = None
-    if (folder / "sweep.json").is_file():
+    sweep_json = folder / "sweep.json"
+    if sweep_json.is_file() and workspace.inside(sweep_json):
         try:
-            manifest = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+            manifest = json.loads(sweep_json.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             manifest = None
-    return SweepResults(source=str(folder), summary=summary,
-                        params=_params_of(summary, manifest, str(summary_csv)),
+    intervals = folder / "intervals"
+    return SweepResults(source=shown, summary=summary,
+                        params=_params_of(summary, manifest, f"{shown}/summary.csv"),
                         manifest=manifest if isinstance(manifest, dict) else None,
-                        has_intervals=(folder / "intervals").is_dir())
+                        has_intervals=intervals.is_dir() and workspace.inside(intervals),
+                        folder=folder)
 
 
-def read_sweep_folder(path: str | Path) -> SweepResults:
-    """The output folder of ``peakplan sweep`` (cached until its summary.csv changes)."""
-    folder = Path(str(path).strip()).expanduser()
-    if not str(path).strip():
-        raise InputError("no folder given (expected the --out folder of peakplan sweep)")
-    if not folder.is_dir():
-        raise InputError("not a folder (expected the --out folder of peakplan sweep)",
-                         file=folder)
+def read_sweep_folder(typed: str) -> SweepResults:
+    """The output folder of ``peakplan sweep`` named ``typed`` in the workspace (see
+    :func:`app_pages.workspace.resolve` for what is refused), cached until its summary.csv
+    changes."""
+    folder = workspace.resolve(typed)
     summary_csv = folder / "summary.csv"
-    if not summary_csv.is_file():
+    if not (summary_csv.is_file() and workspace.inside(summary_csv)):
         raise InputError("no summary.csv here: not the output folder of peakplan sweep, or a "
                          "sweep that has not finished (run the same command again to finish "
-                         "it)", file=folder)
-    return _read_folder(str(folder.resolve()), summary_csv.stat().st_mtime)
+                         "it)", file=workspace.shown(folder))
+    return _read_folder(str(folder), summary_csv.stat().st_mtime)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -311,17 +388,25 @@ def sweep_intervals(path: str, stamp: float, point: int) -> pd.DataFrame:
     replications, per interval and queue.  An unreadable folder, or a point without results
     (a sweep stopped early, files deleted), is an :class:`InputError` naming both."""
     folder = Path(path) / "intervals"
+    shown = workspace.shown(folder)
+    # Every file read must be the workspace's: a link in intervals/ may lead anywhere.
+    outside = [f for f in folder.rglob("*") if not workspace.inside(f)] \
+        if folder.is_dir() else []
+    if outside:
+        raise InputError(f"{len(outside)} file(s) leading out of the workspace, not read "
+                         f"(expected the Parquet files peakplan sweep writes)", file=shown)
     try:
         frame = pd.read_parquet(folder, filters=[("point", "==", int(point))])
     except (pyarrow.ArrowException, OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first.replace(str(workspace.root()) + "/", workspace.label())  # no server paths
         raise InputError(f"no per-interval results readable for point {point} ({first}; "
                          "expected the Parquet files peakplan sweep writes)",
-                         file=folder) from None
+                         file=shown) from None
     if frame.empty:
         raise InputError(f"no per-interval results for point {point} (expected its Parquet "
                          f"files p{int(point):05d}-r*.parquet: run the same peakplan sweep "
-                         "command again to finish it)", file=folder)
+                         "command again to finish it)", file=shown)
     frame = frame.drop(columns=[c for c in frame.columns if c not in metrics.QUEUE_COLUMNS
                                 and c not in ("rep", "interval_start")])
     out = metrics.mean_ci(frame.drop(columns="interval_start"), keys=["interval", "queue"])

@@ -224,6 +224,7 @@ if (last["text"], last["seed"], last["reps"]) != (edited_text, seed, reps):
             "simulation** again to see the effect. Showing the last run.")
 
 try:
+    runs.check_run(last["text"], last["source"], reps=last["reps"])
     sim = runs.simulation_tables(last["text"], source=last["source"], seed=last["seed"],
                                  reps=last["reps"])
 except InputError as exc:

@@ -3,24 +3,27 @@
 Reads ``summary.csv`` (per point and queue: mean and 95% half-width over replications, and
 whether the queue meets its targets), ``sweep.json`` (the grid) and, for one point at a time,
 the ``intervals/`` Parquet dataset (see :mod:`planner.sweep`).
+
+Folders are opened only inside the workspace (:mod:`app_pages.workspace`: ``runs/`` beside the
+app, or the folder of the environment variable ``PEAKPLAN_WORKSPACE``): the sweeps found there
+are offered in a list, and a name typed is taken relative to it.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import streamlit as st
 
 from sim.errors import InputError
 
-from app_pages import charts, runs, ui
+from app_pages import charts, runs, ui, workspace
 
 K = f"{ui.KEEP}swp."
 NONE = "(none)"
 MEASURES = {"service_level": "service level", "abandon_rate": "abandoned", "asa_s": "ASA (s)",
             "occupancy": "occupancy", "mean_queue": "queue length"}
 
-found = runs.sweep_folders("runs")
+found = runs.sweep_folders()
+where = workspace.label()
 ui.default(K + "source", "Folder")
 ui.default(K + "path", found[0] if found else "")
 
@@ -38,16 +41,17 @@ try:
             st.session_state[K + "path"] = st.session_state["swp.found"]
 
         if found:
-            st.selectbox("Sweeps found under runs/ (newest first)", found, index=None,
-                         placeholder="choose one, or type a path below", key="swp.found",
-                         on_change=pick)
-        path = st.text_input("Sweep folder (the --out of peakplan sweep)", key=K + "path",
-                             placeholder="runs/peak-grid")
+            st.selectbox(f"Sweeps found in the workspace, {where} (newest first)", found,
+                         index=None, placeholder="choose one, or type its name below",
+                         key="swp.found", on_change=pick)
+        path = st.text_input(f"Sweep folder in the workspace ({where}): the --out of "
+                             "peakplan sweep", key=K + "path", placeholder="peak-grid",
+                             max_chars=500)
         if not path.strip():
-            st.info("No sweep found under runs/. Run one, e.g. `peakplan sweep "
+            st.info(f"No sweep found in the workspace ({where}). Run one, e.g. `peakplan sweep "
                     "scenarios/singles_day.yaml --vary 'agent_groups.temp.shifts[0].agents="
-                    "40..60:10' --vary arrivals.scale=1.0,1.2 --reps 5 --out runs/grid`, or "
-                    "type the folder of a sweep above.")
+                    f"40..60:10' --vary arrivals.scale=1.0,1.2 --reps 5 --out {where}grid`, or "
+                    "type the name of a sweep folder above.")
             st.stop()
         results = runs.read_sweep_folder(path)
     else:
@@ -127,12 +131,16 @@ if results.has_intervals:
                                 for k, v in row.items()) for p, row in points.iterrows()}
     point = st.selectbox("Point", list(labels), format_func=lambda p: f"{p}: {labels[p]}",
                          key="swp.point")
-    folder = Path(results.source)
-    stamp = (folder / "summary.csv").stat().st_mtime
+    folder = results.folder
     try:
+        stamp = (folder / "summary.csv").stat().st_mtime  # type: ignore[operator]
         frame = runs.sweep_intervals(str(folder), stamp, int(point))
     except InputError as exc:
         ui.show_error(exc)
+        st.stop()
+    except OSError as exc:  # deleted or changed since the page read it
+        ui.show_error(InputError(f"can no longer be read ({exc.strerror}): open it again",
+                                 file=results.source))
         st.stop()
     frame = frame.assign(target=float("nan"), miss=False)
     st.markdown("**Service level per interval** at this point; band: 95% confidence interval")

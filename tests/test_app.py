@@ -1,11 +1,19 @@
 """The Streamlit app, headless (streamlit.testing.v1.AppTest): every page loads; the calculator
 agrees with planner.erlang; edits change the simulation; bad uploads show the command line's
-message; Compare shows the paired difference; Sweeps reads a sweep folder."""
+message; Compare shows the paired difference; Sweeps reads a sweep folder.  As a shared
+server: the Sweeps page opens nothing outside the workspace, an upload is refused over the size
+limit and read with a time limit, and a run beyond the command line's limits is refused before
+it starts."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
+import select
 import sys
+import time
+import tomllib
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -28,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # app_pages is a folder of the repo, not an installed package
     sys.path.insert(0, str(ROOT))
 
-from app_pages import edits, inputs  # noqa: E402
+from app_pages import bounded, edits, inputs, runs, workspace  # noqa: E402
 from sim.replications import paired_difference  # noqa: E402
 
 APP = str(ROOT / "app.py")
@@ -426,10 +434,14 @@ def sweep_folder(tmp_path_factory) -> Path:
     return out
 
 
-def test_sweeps_page_reads_a_sweep_folder(sweep_folder):
+def test_sweeps_page_reads_a_sweep_folder(sweep_folder, monkeypatch):
+    monkeypatch.setenv(workspace.ENV, str(sweep_folder.parent))
     at = open_page("sweeps")
     at.radio(key="keep.swp.source").set_value("Folder")
-    at.text_input(key="keep.swp.path").set_value(str(sweep_folder)).run()
+    # Offered in the list of the workspace's sweeps, by name; choosing it fills the name in.
+    assert at.selectbox(key="swp.found").options == ["grid"]
+    at.selectbox(key="swp.found").set_value("grid").run()
+    assert at.text_input(key="keep.swp.path").value == "grid"
     assert_clean(at)
     assert at.selectbox(key="keep.swp.x").value == "agent_groups.chat_team.shifts[0].agents"
     assert len(at.get("vega_lite_chart")) == 2      # the sweep, and one point per interval
@@ -454,14 +466,17 @@ def test_sweeps_page_reads_an_uploaded_summary(sweep_folder):
     assert at.error[0].value.startswith("x.csv: missing column(s) point, queue, service_level")
 
 
-def test_sweeps_page_names_a_folder_that_is_not_a_sweep(tmp_path):
+def test_sweeps_page_names_a_folder_that_is_not_a_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv(workspace.ENV, str(tmp_path))
+    (tmp_path / "half").mkdir()
     at = open_page("sweeps")
     at.radio(key="keep.swp.source").set_value("Folder")
-    at.text_input(key="keep.swp.path").set_value(str(tmp_path)).run()
+    at.text_input(key="keep.swp.path").set_value("half").run()
     assert not at.exception
-    assert at.error[0].value == (f"{tmp_path}: no summary.csv here: not the output folder of "
-                                 "peakplan sweep, or a sweep that has not finished (run the "
-                                 "same command again to finish it)")
+    # Named relative to the workspace, never by the server's absolute path.
+    assert at.error[0].value == (f"{tmp_path.name}/half: no summary.csv here: not the output "
+                                 "folder of peakplan sweep, or a sweep that has not finished "
+                                 "(run the same command again to finish it)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,8 +499,6 @@ def test_going_back_to_a_scenario_does_not_apply_an_old_edit_again():
 
 
 def test_a_shipped_scenario_loads_again_when_its_forecast_changes(tmp_path):
-    from app_pages import runs
-
     path = tmp_path / "day.yaml"
     path.write_bytes((ROOT / "scenarios/normal_day.yaml").read_bytes())
     forecast = tmp_path / "normal_day_forecast.csv"
@@ -499,9 +512,10 @@ def test_a_shipped_scenario_loads_again_when_its_forecast_changes(tmp_path):
 
 @pytest.mark.parametrize("damage", ["empty intervals folder", "one point missing"])
 def test_sweeps_page_names_the_point_whose_intervals_are_missing(sweep_folder, tmp_path,
-                                                                 damage):
+                                                                 monkeypatch, damage):
     import shutil
 
+    monkeypatch.setenv(workspace.ENV, str(tmp_path))
     folder = tmp_path / "grid"
     shutil.copytree(sweep_folder, folder)
     pattern = "*.parquet" if damage == "empty intervals folder" else "p00000-*.parquet"
@@ -509,10 +523,10 @@ def test_sweeps_page_names_the_point_whose_intervals_are_missing(sweep_folder, t
         f.unlink()
     at = open_page("sweeps")
     at.radio(key="keep.swp.source").set_value("Folder")
-    at.text_input(key="keep.swp.path").set_value(str(folder)).run()
+    at.text_input(key="keep.swp.path").set_value("grid").run()
     assert not at.exception
     message = at.error[0].value
-    assert message.startswith(f"{(folder / 'intervals').resolve()}: no per-interval results")
+    assert message.startswith(f"{tmp_path.name}/grid/intervals: no per-interval results")
     assert "for point 0" in message and "Something went wrong" not in message
     assert len(at.get("vega_lite_chart")) == 1     # the sweep itself is still shown
 
@@ -639,3 +653,191 @@ def test_a_change_after_a_run_does_not_recompute_the_tables(monkeypatch):
     at.toggle(key="keep.scn.only_misses").set_value(True).run()
     assert_clean(at)
     assert calls == []
+
+
+# --------------------------------------------------------------------------------------------
+# The app as a shared server (issue 10): the workspace, upload limits, run limits
+# --------------------------------------------------------------------------------------------
+def slow_reader(*args: object, **kwargs: object) -> None:
+    """A reader that never finishes in time (run in the child of app_pages.bounded, which
+    imports it from this module by name)."""
+    time.sleep(120)
+
+
+# "Billion laughs": nine levels of nine aliases, 9**10 strings once expanded (a few hundred bytes).
+ALIAS_BOMB = ("a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+              + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+              ).encode()
+
+
+@pytest.fixture
+def outside_and_workspace(tmp_path, monkeypatch, sweep_folder):
+    """A workspace holding one sweep (``grid``), a link to a sweep outside it (``link``), and
+    a sweep outside it beside it (``other``); PEAKPLAN_WORKSPACE names the workspace."""
+    import shutil
+
+    ws, other = tmp_path / "ws", tmp_path / "other"
+    ws.mkdir()
+    shutil.copytree(sweep_folder, ws / "grid")
+    shutil.copytree(sweep_folder, other)
+    (ws / "link").symlink_to(other, target_is_directory=True)
+    monkeypatch.setenv(workspace.ENV, str(ws))
+    return ws, other
+
+
+def test_the_workspace_is_runs_beside_the_app_unless_the_environment_names_one(monkeypatch,
+                                                                              tmp_path):
+    monkeypatch.delenv(workspace.ENV, raising=False)
+    assert workspace.root() == (ROOT / "runs").resolve()
+    assert workspace.label() == "runs/"
+    monkeypatch.setenv(workspace.ENV, str(tmp_path))
+    assert workspace.root() == tmp_path.resolve()
+
+
+def test_workspace_names_inside_open_and_everything_else_gets_one_message(
+        outside_and_workspace):
+    ws, other = outside_and_workspace
+    grid = (ws / "grid").resolve()
+    for name in ("grid", "./grid", "grid/", "ws/grid", str(ws / "grid")):
+        assert workspace.resolve(name) == grid, name
+    refused = ["..", "../other", "grid/../../other", "/tmp/x", str(other), "~", "~/x",
+               "~root", "link", "link/", "missing", "/nonexistent", "/root/.ssh", "/",
+               "C:\\Users", "\\\\server\\share", "..\\other", "grid\0", "a" * 300]
+    messages = set()
+    for name in refused:
+        with pytest.raises(InputError) as info:
+            workspace.resolve(name)
+        messages.add(str(info.value))
+    assert messages == {workspace.NOT_OPENED.format(label="ws/")}
+    # The list offers the workspace's own sweeps only, not the link that leads out.
+    assert workspace.sweep_folders() == ["grid"]
+
+
+def test_sweeps_page_opens_nothing_outside_the_workspace(outside_and_workspace):
+    ws, other = outside_and_workspace
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Folder").run()
+    assert at.selectbox(key="swp.found").options == ["grid"]
+    shown = {}
+    for name in ("..", "../other", str(other), "/tmp/x", "~", "link", "/root/.ssh",
+                 "/nonexistent", "missing"):
+        at.text_input(key="keep.swp.path").set_value(name).run()
+        assert not at.exception, name
+        assert not at.dataframe and not at.get("vega_lite_chart"), name
+        shown[name] = [e.value for e in at.error]
+    # One text for all: a folder that exists outside and one that does not look the same.
+    assert {tuple(v) for v in shown.values()} == {(workspace.NOT_OPENED.format(label="ws/"),)}
+    assert str(ws) not in shown["missing"][0] and "root" not in shown["/root/.ssh"][0]
+    at.text_input(key="keep.swp.path").set_value("grid").run()
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) == 2
+
+
+def test_a_link_inside_a_sweep_folder_leading_out_is_not_read(outside_and_workspace):
+    ws, other = outside_and_workspace
+    (ws / "grid" / "intervals" / "stolen.parquet").symlink_to(
+        next((other / "intervals").glob("*.parquet")))
+    at = open_page("sweeps")
+    at.radio(key="keep.swp.source").set_value("Folder")
+    at.text_input(key="keep.swp.path").set_value("grid").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("ws/grid/intervals: 1 file(s) leading out of the "
+                                        "workspace, not read")
+
+
+def test_the_upload_limit_of_the_config_is_the_apps():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == inputs.MAX_UPLOAD_MB == 5
+
+
+def test_an_upload_over_the_size_limit_is_refused_in_the_page():
+    big = b"interval_start,queue,contacts\n" + b"2026-11-11T00:00,presales,1\n" * 200_000
+    assert len(big) > inputs.MAX_UPLOAD_MB * 1024 * 1024
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("A forecast (CSV)").run()
+    at.radio(key="keep.calc.forecast_source").set_value("Upload a CSV").run()
+    at.file_uploader(key="calc.forecast_upload").set_value(("big.csv", big, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "big.csv: 5.3 MB is over the app's limit of 5 MB for an upload (a forecast of a week "
+        "of 15-minute intervals for 20 queues is about 0.5 MB)"]
+    at.switch_page(PAGES["scenario"]).run()
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(("big.yaml", b"#" * len(big), "text/yaml"))
+    at.run()
+    assert not at.exception
+    assert at.error[0].value.startswith("big.yaml: 5.3 MB is over the app's limit of 5 MB")
+
+
+def test_an_alias_bomb_upload_ends_in_a_message_in_seconds():
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    started = time.monotonic()
+    at.file_uploader(key="scn.upload").set_value(("bomb.yaml", ALIAS_BOMB, "text/yaml")).run()
+    # Refused by the loader, or at worst stopped at the time limit: never a hang.
+    assert time.monotonic() - started < bounded.LIMIT_S + 15
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("bomb.yaml: ")
+    assert len(at.error[0].value) < 400
+
+
+def test_the_time_limit_stops_a_slow_reader_and_kills_it(monkeypatch):
+    children = []
+    start = bounded._start
+    monkeypatch.setattr(bounded, "_start", lambda: children.append(start()) or children[-1])
+    # The reader's own InputError comes back as it is (the upload tests above); anything
+    # else is a bug: one line for the page, the traceback only in the log.
+    with pytest.raises(bounded.ChildFailed, match=r"^ValueError in the reader of x \(its "
+                                                 r"traceback is in the console\)$"):
+        bounded.call(int, "x", what="x")
+    # The next call takes the spare child: wait until its imports are done (it has said
+    # ready), so what is timed is the limit alone.
+    select.select([bounded._spare.stdout], [], [], 120)
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"^slow\.yaml: reading it took longer than 1 s, the "
+                                         r"app's limit for one upload, and was stopped"):
+        bounded.call(time.sleep, 60, what="slow.yaml", limit_s=1)
+    assert time.monotonic() - started < 5
+    assert children and all(c.poll() is not None for c in children[:-1])   # killed, reaped
+
+
+def test_a_slow_upload_shows_the_time_limit_in_the_page_and_is_not_read_again(monkeypatch):
+    # However slow the parser (a loader regression, a file no limit foresaw), the page answers.
+    monkeypatch.setattr(inputs, "uploaded_scenario_text", slow_reader)
+    monkeypatch.setattr(bounded, "LIMIT_S", 2.0)
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    data = yaml.safe_dump(small_scenario(name=f"slow {time.time()}")).encode()
+    started = time.monotonic()
+    at.file_uploader(key="scn.upload").set_value(("slow.yaml", data, "text/yaml")).run()
+    assert time.monotonic() - started < 12
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "slow.yaml: reading it took longer than 2 s, the app's limit for one upload, and was "
+        "stopped (a forecast of a week of 15-minute intervals for 20 queues takes well under a "
+        "second: expected a smaller or simpler file)"]
+    # A rerun (any widget) does not wait out the limit again: the refusal is remembered.
+    started = time.monotonic()
+    at.run()
+    assert time.monotonic() - started < 1.5
+    assert at.error[0].value.startswith("slow.yaml: reading it took longer than 2 s")
+
+
+def test_a_run_beyond_the_limits_is_refused_before_it_starts(monkeypatch):
+    import sim.scenario as scenario_module
+
+    # A limit the shipped normal day exceeds in 2 replications, so the test does not depend
+    # on the size of the real limits; nothing may be simulated.
+    monkeypatch.setattr(scenario_module, "LIMITS",
+                        dataclasses.replace(scenario_module.LIMITS, run_contacts=1_000))
+    monkeypatch.setattr(runs, "simulate", lambda *a, **k: pytest.fail("a run started"))
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    at.number_input(key="keep.scn.reps").set_value(2)
+    at.button(key="scn.run").click().run()
+    assert not at.exception
+    message = at.error[0].value
+    # The estimate (transfers included) and the limit, as the command line gives them.
+    assert re.search(r"about [\d,]+ contacts to simulate \([\d,]+ per replication x 2 "
+                     r"replications", message), message
+    assert "at most 1,000" in message
+    assert not at.get("vega_lite_chart")

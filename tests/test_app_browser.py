@@ -1,6 +1,8 @@
 """The app in a real browser: `streamlit run app.py` on a loopback port, driven by Playwright in
 Debian's Chromium (tests/browser.py).  Opens the Scenario page, runs the simulation, checks the
-chart is drawn with no error on the page or in the console, and saves a screenshot.
+chart is drawn with no error on the page or in the console, and saves a screenshot.  On the
+Sweeps page, folders outside the workspace (PEAKPLAN_WORKSPACE, a temporary folder here) are
+refused with one message, whether they exist or not.
 
 PEAKPLAN_UPDATE_SCREENSHOTS=1 also copies the screenshot to docs/scenario_page.png (the
 README's picture of the app).
@@ -36,16 +38,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """The app served by `streamlit run` on a free loopback port (stopped afterwards)."""
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served by `streamlit run` on a free loopback port (one server for the tests of
+    this module, stopped afterwards), its workspace the empty folder ``ws``."""
+    tmp_path = tmp_path_factory.mktemp("app")
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
+    (tmp_path / "ws").mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PEAKPLAN_WORKSPACE": str(tmp_path / "ws")})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -104,6 +110,37 @@ def test_scenario_page_runs_a_simulation_in_chromium(app_url, tmp_path):
     if os.environ.get("PEAKPLAN_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_sweeps_page_refuses_a_folder_outside_the_workspace_in_chromium(app_url, tmp_path):
+    # A real sweep summary outside the workspace, and a folder that does not exist: the page
+    # must not tell them apart (nor open the first).
+    outside = tmp_path / "other_team"
+    outside.mkdir()
+    (outside / "summary.csv").write_text("point,x,queue,service_level\n0,1,all,0.9\n")
+    with browser_page(width=1400, height=1000, timeout_s=90) as (page, errors):
+        page.goto(app_url, wait_until="networkidle")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Sweeps and plans").click()
+        page.get_by_text("No sweep found in the workspace (ws/)").wait_for()
+        folder = page.get_by_test_id("stTextInput").locator("input")
+        messages = []
+        for typed in (str(outside), "/nonexistent"):
+            folder.fill(typed)
+            folder.press("Enter")
+            alert = page.get_by_test_id("stAlertContentError")
+            alert.wait_for()
+            page.wait_for_timeout(500)  # the rerun has settled
+            messages.append(alert.inner_text().strip())
+            folder.fill("")
+            folder.press("Enter")
+            alert.wait_for(state="detached")
+        assert "no sweep folder of that name in the workspace (expected a folder under ws/" \
+            in messages[0]
+        assert messages[1] == messages[0]
+        assert "other_team" not in messages[0]
+        assert page.get_by_test_id("stException").count() == 0
+        assert page.get_by_test_id("stVegaLiteChart").count() == 0
+        assert errors == []
 
 
 def test_open_page_reports_console_errors_of_a_local_file(tmp_path):
