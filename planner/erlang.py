@@ -24,6 +24,15 @@ Numerics: Erlang B is evaluated from the Poisson density in saddle-point form (n
 where ``traffic <= agents + 1``, and from the Legendre continued fraction of ``1 / B`` (modified
 Lentz) where ``traffic > agents + 1``; both are well conditioned in their region, so values hold
 to about 1e-13 relative for thousands of agents, with no overflow.
+
+Erlang A works in logs (``log B``, ``log A``), so thousands of idle agents, whose Erlang B is
+below the smallest float, give P(wait) ~ 0 rather than an overflow.  Its sum over the number
+of contacts ahead is taken term by term up to 50,000 terms; longer sums (lambda x patience above
+~1e9: a huge centre or a patience of days) are taken on the window that holds their mass, in
+at most 20,000 blocks (~1e-8 absolute), and beyond a patience of 1e15 times the queue's time
+scale Erlang A is taken at its limit (Erlang C when stable, the fluid limit when overloaded).
+:func:`agents_needed` refuses at once (ValueError) targets that need more than 10,000,000
+agents, so no input makes any function here search for long.
 """
 
 from __future__ import annotations
@@ -50,6 +59,13 @@ _LOG_2PI_HALF = 0.5 * math.log(2.0 * math.pi)
 # in exact arithmetic must not be rejected for a rounding error of the last bits.
 _TARGET_SLACK = 1e-12
 _MAX_AGENTS = 10_000_000
+# Erlang A sums over the number of contacts ahead: term by term up to this many terms, beyond
+# on a window of at most _MAX_SAMPLES block midpoints (see _sampled_weights).
+_EXACT_TERMS = 50_000
+_MAX_SAMPLES = 20_000
+# Beyond this n mu / theta or lambda / theta (patience / AHT of 1e15), Erlang A is taken at its
+# limit: Erlang C if stable, else the fluid limit (double precision has nothing finer to say).
+_PATIENT_LIMIT = 1e15
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,7 +102,8 @@ def _out(value: np.ndarray, scalar: bool) -> Any:
 # Erlang B
 # --------------------------------------------------------------------------------------------
 def _stirlerr_series(n: np.ndarray) -> np.ndarray:
-    n2 = n * n
+    with np.errstate(over="ignore"):  # n > 1e154: n2 = inf and the series is 1 / (12 n)
+        n2 = n * n
     return (1.0 / 12 - (1.0 / 360 - (1.0 / 1260 - (1.0 / 1680 - 1.0 / (1188 * n2)) / n2)
                         / n2) / n2) / n
 
@@ -110,8 +127,19 @@ def _bd0(n: np.ndarray, a: np.ndarray) -> np.ndarray:
     Written with log1p, the absolute error is about 1e-16 |n - a|: no term of size n log(a)
     (1e5 for 10,000 agents) is formed and cancelled, so exp(-bd0) keeps ~1e-13 relative.
     """
-    d = (n - a) / a
-    return a * ((1.0 + d) * np.log1p(d) - d)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = (n - a) / a  # inf for a traffic of 1e-318 (a forecast of 1e-320 contacts)
+    far = ~(np.abs(d) < 1.0)
+    if not far.any():
+        return a * ((1.0 + d) * np.log1p(d) - d)
+    # n >= 2a: n log(n / a) >= 0.69 n and n - a <= n, so the direct form cancels at most a
+    # factor ~3; in logs, as n / a may overflow.
+    out = np.empty_like(d)
+    near = ~far
+    out[near] = a[near] * ((1.0 + d[near]) * np.log1p(d[near]) - d[near])
+    nf, af = n[far], a[far]
+    out[far] = nf * (np.log(nf) - np.log(af)) + af - nf
+    return out
 
 
 def _log_poisson_pmf(n: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -207,6 +235,23 @@ def _erlang_b(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     # B <= 1, but for agents near 0 (B near 1, traffic > agents + 1) the continued fraction's
     # rounding gave up to 6 ulp above 1: a probability must not leave [0, 1].
     return np.minimum(out, 1.0)
+
+
+def _log_erlang_b_one(a: float, n: float) -> float:
+    """log B(n, a) for one value: finite where B itself underflows to 0 (B < 1e-308 for
+    thousands of idle agents), so Erlang A can work in logs (-inf only when a = 0 < n)."""
+    if n == 0.0:
+        return 0.0
+    if a == 0.0:
+        return -math.inf
+    an, nn = np.array([a]), np.array([n])
+    if a <= n + 1.0:
+        # Q(n + 1, a) >= ~1/2 here: no underflow in the denominator.
+        log_b = float(_log_poisson_pmf(nn, an)[0]) - math.log(
+            float(special.gammaincc(nn + 1.0, an)[0]))
+    else:
+        log_b = -math.log(float(_inv_b_continued_fraction(nn, an)[0]))
+    return min(log_b, 0.0)
 
 
 def erlang_b(traffic: Any, agents: Any) -> Any:
@@ -344,6 +389,62 @@ def _queue_weights(x: float, y: float) -> np.ndarray:
         size *= 2
 
 
+def _log_w_step(n0: np.ndarray, d: np.ndarray, y: float) -> np.ndarray:
+    """log w_{k+d} - log w_k = sum_{i=k+1..k+d} log(y / (x + i)), with ``n0 = x + k``, real d.
+
+    By Stirling's series in log1p form, as in :func:`_bd0`: no term of size (x + k) log(x + k)
+    is formed and cancelled, so the error stays ~1e-16 |d| however large x and y are.
+    """
+    n1 = n0 + d
+    return (-d * np.log(n0 / y) - (n1 + 0.5) * np.log1p(d / n0) + d
+            - (_stirlerr(n1) - _stirlerr(n0)))
+
+
+def _sampled_weights(x: float, y: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(j, multiplicity, log w_j - log_scale, log_scale) on the window of j that holds all but
+    e^-50 of the weights, for sums too long to take term by term.
+
+    The weights peak at j = y - x and spread over ~10 sqrt(y) terms either side (or fall from
+    j = 0 when x > y).  Beyond ``_MAX_SAMPLES`` terms the window is cut into equal blocks and
+    each block is represented by its midpoint (j need not be an integer: every summand is
+    smooth in j, on the scale of sqrt(y) > 100 here), so the cost is bounded whatever x and y.
+    """
+    peak = float(max(0.0, math.floor(y - x)))
+    n_peak = np.array([x + peak])
+
+    def drop(d: float) -> float:
+        return float(_log_w_step(n_peak, np.array([d]), y)[0])
+
+    d = 1.0
+    while drop(d) > -50.0 and d < 1e300:
+        d *= 2.0
+    j1 = peak + d
+    j0 = peak
+    if peak > 0.0:
+        d = 1.0
+        while d < peak and drop(-d) > -50.0:
+            d *= 2.0
+        j0 = max(0.0, peak - d)
+    log_scale = float(_log_w_step(np.array([x]), np.array([peak]), y)[0]) if peak else 0.0
+    count = j1 - j0 + 1.0
+    h = max(1.0, math.ceil(count / _MAX_SAMPLES))
+    size = int(math.ceil(count / h))
+    j = j0 + h * np.arange(size, dtype=float) + (h - 1.0) / 2.0
+    logw = _log_w_step(np.full(size, x + peak), j - peak, y)
+    return j, np.full(size, h), logw, log_scale
+
+
+def _harmonic(x: float, j: np.ndarray) -> np.ndarray:
+    """sum_{i=0..j} 1 / (x + i + 1) for real j >= 0."""
+    x = np.float64(x)  # numpy arithmetic: inf on overflow, never OverflowError
+    if x < 100.0:
+        return special.digamma(x + j + 2.0) - special.digamma(x + 1.0)
+    # Midpoint rule with its Euler-Maclaurin correction (next term ~1e-11 / x^3): the digamma
+    # difference would cancel for large x.
+    return (np.log1p((j + 1.0) / (x + 0.5))
+            + (1.0 / (x + j + 1.5) ** 2 - 1.0 / (x + 0.5) ** 2) / 24.0)
+
+
 def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: float
                   ) -> tuple[float, ...]:
     mu = 1.0 / aht
@@ -354,7 +455,16 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
         # Nobody answers: every contact waits until it gives up.
         p_ab_t = -math.expm1(-target / patience)
         return (1.0, 1.0, p_ab_t, 0.0, patience, 0.0, 0.0, 0.0, 0.0, lam * patience)
-    if math.isinf(patience):
+    x, y = n * mu * patience, lam * patience
+    if not math.isinf(patience) and max(x, y) > _PATIENT_LIMIT and a >= n:
+        # Patience beyond any wait of the queue's time scale (n mu / theta > 1e15): the fluid
+        # limit of an overloaded queue.  The excess lambda - n mu abandons, the queue holds
+        # (lambda - n mu) / theta and an answered contact waits that queue's n mu share of it.
+        p_ab = 1.0 - n / a
+        wait = p_ab * patience
+        return (1.0, p_ab, 0.0, (a - n) / n * patience, wait, 0.0, 0.0, 0.0, 1.0, lam * wait)
+    if math.isinf(patience) or max(x, y) > _PATIENT_LIMIT:
+        # (Stable and patience 1e15 times the time scale: abandonment below ~1e-15.)
         if a >= n:
             return (1.0, 0.0, 0.0, math.inf, math.inf, 0.0, 0.0, 0.0, 1.0, math.inf)
         # Erlang C; ASA = C * AHT / (n - a) gives C back without a second Erlang B.
@@ -363,26 +473,32 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
         c = asa * (n - a) / aht
         return (c, 0.0, 0.0, asa, asa, sl, sl, sl, a / n, lam * asa)
     theta = 1.0 / patience
-    x = n * mu / theta
-    y = lam / theta
-    e = float(_erlang_b(np.array([a]), np.array([n]))[0])
-    logw = _queue_weights(x, y)
+    log_e = _log_erlang_b_one(a, n)
+    if max(0.0, math.floor(y - x)) + 64 + 8.0 * math.sqrt(y + 1.0) <= _EXACT_TERMS:
+        logw = _queue_weights(x, y)
+        j = np.arange(logw.size, dtype=float)
+        mult, log_scale = 1.0, 0.0
+        harmonic = np.cumsum(1.0 / (x + j + 1.0)) / theta
+    else:
+        # Thousands of agents or a patience of days: bounded work, same formulas.
+        j, mult, logw, log_scale = _sampled_weights(x, y)
+        harmonic = _harmonic(x, j) / theta
     top = logw.max()
-    w = np.exp(logw - top)
+    w = mult * np.exp(logw - top)
     sum_w = w.sum()
     p = w / sum_w  # distribution of the number ahead, given that the arrival waits
-    log_a = top + math.log(sum_w)  # A = sum_j w_j = x e^y y^-x gamma(x, y)
-    # P(W > 0) = A E / (1 + (A - 1) E) = 1 / (1 + r) with r = (1 - E) / (A E), in logs so A
-    # may be huge; P(W = 0) = r / (1 + r) directly, not 1 - P(W > 0), which cancels when
-    # nearly every contact waits (a fraction of an agent).
-    if e == 0.0:
+    log_a = log_scale + top + math.log(sum_w)  # A = sum_j w_j = x e^y y^-x gamma(x, y)
+    # P(W > 0) = A E / (1 + (A - 1) E) = 1 / (1 + r) with r = (1 - E) / (A E), in logs: A may
+    # be huge and E below the smallest float (many idle agents); P(W = 0) = r / (1 + r)
+    # directly, not 1 - P(W > 0), which cancels when nearly every contact waits (a fraction
+    # of an agent).
+    if log_e == -math.inf:
         p_wait, no_wait = 0.0, 1.0
-    elif e >= 1.0:
+    elif log_e >= 0.0:
         p_wait, no_wait = 1.0, 0.0
     else:
-        r = math.exp(math.log1p(-e) - log_a - math.log(e))
-        p_wait, no_wait = 1.0 / (1.0 + r), r / (1.0 + r)
-    j = np.arange(p.size, dtype=float)
+        log_r = math.log(-math.expm1(log_e)) - log_a - log_e
+        p_wait, no_wait = float(special.expit(-log_r)), float(special.expit(log_r))
     # Given j ahead, the offered wait V_j is a sum of exponentials of rates theta (x + i),
     # i = 0..j, and U = exp(-theta V_j) ~ Beta(x, j + 1).  The contact is answered iff its
     # patience exceeds V_j, with probability E[U] = x / (x + j + 1); it is answered within
@@ -392,8 +508,7 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
     one_minus_u_t = -math.expm1(-theta * target)
     u_t = 1.0 - one_minus_u_t
     served_in_t = served * special.betainc(j + 1.0, x + 1.0, one_minus_u_t)
-    # E[V_j; answered] = x / (x + j + 1) * sum_{i=0..j} 1 / (theta (x + i + 1)).
-    harmonic = np.cumsum(1.0 / (x + j + 1.0)) / theta
+    # E[V_j; answered] = x / (x + j + 1) * sum_{i=0..j} 1 / (theta (x + i + 1)) (harmonic).
     v_served = served * harmonic
     # Still waiting at the target: P(V_j > T) P(patience > T); the rest that did not get
     # answered within T abandoned within T.
@@ -413,11 +528,19 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
 def _erlang_a(lam: np.ndarray, aht: np.ndarray, patience: np.ndarray, n: np.ndarray,
               target: np.ndarray) -> list[np.ndarray]:
     out = np.empty((len(_A_FIELDS),) + lam.shape)
+    # Extreme inputs (a patience of 1e300 s) overflow intermediate squares to inf harmlessly:
+    # no stray RuntimeWarning may reach the user's terminal.
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        _erlang_a_into(out, lam, aht, patience, n, target)
+    return list(out)
+
+
+def _erlang_a_into(out: np.ndarray, lam: np.ndarray, aht: np.ndarray, patience: np.ndarray,
+                   n: np.ndarray, target: np.ndarray) -> None:
     for idx in np.ndindex(lam.shape):
         out[(slice(None),) + idx] = _erlang_a_one(float(lam[idx]), float(aht[idx]),
                                                   float(patience[idx]), float(n[idx]),
                                                   float(target[idx]))
-    return list(out)
 
 
 def erlang_a(*, rate_per_s: Any, aht_s: Any, patience_s: Any, agents: Any,
@@ -507,7 +630,8 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
     _check("max_abandon", ab_max, low=0.0, high=1.0, low_open=True)
     _check("max_occupancy", occ_max, low=0.0, high=1.0, low_open=True)
     use_a = patience_s is not None
-    traffic = lam * aht
+    with np.errstate(over="ignore"):  # inf traffic is refused below, with a message
+        traffic = lam * aht
 
     def meets(n: np.ndarray, sel: np.ndarray) -> np.ndarray:
         a, nn = traffic[sel], n
@@ -547,6 +671,13 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
             need = np.maximum(sl[idx], 1.0 - ab_max[idx])
             lo = np.floor(a * need * (1.0 - _TARGET_SLACK)) - 1.0
         lo = np.maximum(lo, 0.0)
+        # Refuse at once what no search can answer (traffic of 1e12 Erlangs, an occupancy cap
+        # of 1e-300): the bounds would be searched for minutes, or overflow.
+        too_many = ~np.isfinite(lo) | (lo > _MAX_AGENTS)
+        if too_many.any():
+            first = float(a[np.argmax(too_many)])
+            raise ValueError(f"the targets need more than {_MAX_AGENTS:,} agents (offered "
+                             f"traffic {first:.4g} Erlangs)")
         hi = np.ceil(a + 3.0 * np.sqrt(a) + 2.0)
         if service_level is not None and not use_a:
             # Narrow the search first: estimate the answer from the service level at two

@@ -20,6 +20,8 @@ Every grid is fixed and every hypothesis run derandomized, so a failure reproduc
 from __future__ import annotations
 
 import math
+import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
 
+from planner import erlang as erlang_module
 from planner.erlang import (
     ErlangAResult,
     agents_needed,
@@ -872,3 +875,100 @@ def test_scalar_in_float_out() -> None:
     assert type(service_level(traffic=10, agents=12, aht_s=180, target_s=20)) is float
     assert type(asa_s(traffic=10, agents=12, aht_s=180)) is float
     assert isinstance(erlang_b(np.array([10.0]), 10), np.ndarray)
+
+
+# ============================================================================================
+# Extreme inputs: no overflow, bounded work
+# ============================================================================================
+def test_erlang_a_many_idle_agents_does_not_overflow() -> None:
+    """``staff --contacts 11000 --aht-s 300 --patience-s 60 --max-occupancy 0.5``: Erlang B of
+    3,667 agents for 1,833 Erlangs is ~1e-310, below the smallest normal float; P(wait) was
+    formed as 1 / (1 + r) with r overflowing (OverflowError)."""
+    lam, aht, pat = 11000 / 1800, 300.0, 60.0
+    assert agents_needed(rate_per_s=lam, aht_s=aht, patience_s=pat, max_occupancy=0.5) == 3667
+    for n in (3667, 1800):
+        ref = mp_erlang_a(rate_per_s=lam, aht_s=aht, patience_s=pat, agents=n, target_s=20.0)
+        got = erlang_a(rate_per_s=lam, aht_s=aht, patience_s=pat, agents=n, target_s=20.0)
+        for field in ("p_wait", "p_abandon", "asa_s", "service_level", "occupancy"):
+            assert_absolute(field, getattr(got, field), getattr(ref, field), ATOL_A)
+
+
+@pytest.mark.parametrize("index", range(len(ERLANG_A_CASES)), ids=ERLANG_A_IDS)
+def test_erlang_a_windowed_sum_matches_birth_death_chain(
+        index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The windowed sum used for long queues (Stirling steps, closed-form harmonic sums), forced
+    on the small cases, agrees with the chain as the term-by-term sum does."""
+    monkeypatch.setattr(erlang_module, "_EXACT_TERMS", 0)
+    _, lam, aht, pat, n, t = ERLANG_A_CASES[index]
+    ref = mp_erlang_a(rate_per_s=lam, aht_s=aht, patience_s=pat, agents=n, target_s=t)
+    got = erlang_a(rate_per_s=lam, aht_s=aht, patience_s=pat, agents=n, target_s=t)
+    for field in ("p_wait", "p_abandon", "p_abandon_within_target", "asa_s", "service_level",
+                  "occupancy"):
+        assert_absolute(field, getattr(got, field), getattr(ref, field), ATOL_A)
+
+
+def test_erlang_a_blocked_sum_matches_the_term_by_term_window(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A patience of ~3 years at 1 contact/s (lambda / theta = 1e8): ~2e5 terms summed in 20,000
+    blocks agree with every term summed one by one (to ATOL_A; the midpoint rule's error
+    at the j = 0 edge is ~(h / sqrt(y))^2 / 24, a few 1e-9 here)."""
+    args = dict(rate_per_s=1.0, aht_s=300.0, patience_s=1e8, target_s=20.0)
+    for n in (295.0, 300.0, 310.0):
+        blocked = erlang_a(agents=n, **args)
+        monkeypatch.setattr(erlang_module, "_MAX_SAMPLES", 10**7)
+        one_by_one = erlang_a(agents=n, **args)
+        monkeypatch.undo()
+        for field in ErlangAResult.__dataclass_fields__:
+            assert getattr(blocked, field) == pytest.approx(getattr(one_by_one, field),
+                                                            rel=1e-5, abs=ATOL_A), (n, field)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(rate_per_s=1e6, aht_s=300.0, patience_s=60.0, agents=3e8, target_s=20.0),
+    dict(rate_per_s=1.0, aht_s=300.0, patience_s=1e12, agents=290.0, target_s=20.0),
+    dict(rate_per_s=1.0, aht_s=300.0, patience_s=1e300, agents=290.0, target_s=20.0),
+    dict(rate_per_s=1.0, aht_s=300.0, patience_s=1e300, agents=310.0, target_s=20.0),
+    dict(rate_per_s=1e300, aht_s=1e-300, patience_s=1e300, agents=1e300, target_s=20.0),
+    dict(rate_per_s=1.0, aht_s=300.0, patience_s=1e-300, agents=310.0, target_s=1e300),
+    dict(rate_per_s=1e-300, aht_s=300.0, patience_s=60.0, agents=1e7, target_s=20.0),
+], ids=["3e8-agents", "patience-1e12", "patience-1e300-overload", "patience-1e300-stable",
+        "all-extreme", "no-patience", "no-traffic"])
+def test_erlang_a_extreme_inputs_are_quick_and_valid(kwargs: dict[str, float]) -> None:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no stray RuntimeWarning on the user's terminal
+        r = erlang_a(**kwargs)
+    assert time.perf_counter() - start < 2.0
+    for field in ("p_wait", "p_abandon", "p_abandon_within_target", "service_level",
+                  "service_level_answered", "service_level_excl_abandoned_within"):
+        value = getattr(r, field)
+        assert 0.0 <= value <= 1.0 + 1e-12, (field, value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(rate_per_s=1e12 / 1800, aht_s=300.0, service_level=0.8, target_s=20.0),
+    dict(rate_per_s=1e12 / 1800, aht_s=300.0, patience_s=60.0, max_abandon=0.05),
+    dict(rate_per_s=1.0, aht_s=300.0, max_occupancy=1e-300),
+    dict(rate_per_s=1e300, aht_s=1e300, service_level=0.8, target_s=20.0),
+], ids=["erlang-c-1e12", "erlang-a-1e12", "occupancy-1e-300", "inf-traffic"])
+def test_agents_needed_refuses_huge_traffic_at_once(kwargs: dict[str, float]) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="need more than 10,000,000 agents"):
+        agents_needed(**kwargs)
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("rate", [1e-320 / 1800, 5e-324, 1e-300])
+def test_subnormal_traffic_needs_one_agent(rate: float) -> None:
+    """A forecast cell of 1e-320 contacts: (n - a) / a overflowed in the Poisson density and
+    every measure was NaN, so "no number of agents" met the targets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for patience in (None, 90.0):
+            assert agents_needed(rate_per_s=rate, aht_s=546.0, patience_s=patience,
+                                 service_level=0.8, target_s=30.0, max_occupancy=0.85) == 1
+        traffic = rate * 546.0
+        ref = mp_erlang_b(traffic, 3.0)
+        assert erlang_b(traffic, 3.0) == pytest.approx(float(ref), rel=1e-12, abs=1e-320)
+        assert erlang_b(traffic, 0.5) == pytest.approx(float(mp_erlang_b(traffic, 0.5)),
+                                                       rel=1e-12)

@@ -7,6 +7,7 @@ Every error test checks the three things a person needs to fix the file (style.m
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +260,140 @@ def test_unknown_queue_names_the_forecast_and_the_known_queues(tmp_path):
     # A plan for a queue the forecast does not have is fine (the targets may cover more).
     plans["complaints"] = QueuePlan(aht_s=700)
     assert set(staffing_table(forecast, plans)["queue"]) == {"presales", "complaints"}
+
+
+# --------------------------------------------------------------------------------------------
+# Time zones and daylight saving time (see the module doc of sim/forecast.py)
+# --------------------------------------------------------------------------------------------
+def _rows(times: list[str], queue: str = "q") -> str:
+    return HEADER + "".join(f"{t},{queue},{10 + i}\n" for i, t in enumerate(times))
+
+
+def test_spring_forward_with_offsets_is_evenly_spaced_on_the_starting_clock(tmp_path):
+    # 02:00-03:00 does not exist on 29 March 2026 in Central Europe: 01:30+01:00 is followed
+    # 30 minutes later by 03:00+02:00.
+    path = write(tmp_path, _rows(["2026-03-29T01:00+01:00", "2026-03-29T01:30+01:00",
+                                  "2026-03-29T03:00+02:00", "2026-03-29T03:30+02:00"]))
+    fc = read_forecast(path)
+    assert fc.interval_min == 30.0
+    assert fc.utc_offset == pd.Timedelta(hours=1)
+    assert list(fc.starts) == list(pd.date_range("2026-03-29T01:00", periods=4, freq="30min"))
+    assert fc.frame["contacts"].tolist() == [10.0, 11.0, 12.0, 13.0]
+    assert fc.starts.tz is None
+
+
+def test_repeated_autumn_hour_with_offsets_is_evenly_spaced(tmp_path):
+    # 02:00-03:00 happens twice on 25 October 2026: first at +02:00, then at +01:00.
+    times = ["2026-10-25T01:30+02:00", "2026-10-25T02:00+02:00", "2026-10-25T02:30+02:00",
+             "2026-10-25T02:00+01:00", "2026-10-25T02:30+01:00", "2026-10-25T03:00+01:00"]
+    fc = read_forecast(write(tmp_path, _rows(times)))
+    assert fc.interval_min == 30.0
+    assert fc.utc_offset == pd.Timedelta(hours=2)
+    assert list(fc.starts) == list(pd.date_range("2026-10-25T01:30", periods=6, freq="30min"))
+    assert fc.frame["contacts"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
+
+
+def test_offsets_take_the_clock_of_the_earliest_time_whatever_the_row_order(tmp_path):
+    times = ["2026-03-29T03:00+02:00", "2026-03-29T01:30+01:00"]
+    fc = read_forecast(write(tmp_path, _rows(times)))
+    assert fc.utc_offset == pd.Timedelta(hours=1)
+    assert list(fc.starts) == [pd.Timestamp("2026-03-29T01:30"), pd.Timestamp("2026-03-29T02:00")]
+
+
+def test_one_offset_throughout_keeps_the_wall_clock(tmp_path):
+    fc = read_forecast(write(tmp_path, _rows(["2026-11-11T00:00+08:00",
+                                              "2026-11-11T00:30+08:00"])))
+    assert fc.utc_offset == pd.Timedelta(hours=8)
+    assert list(fc.starts) == [pd.Timestamp("2026-11-11T00:00"), pd.Timestamp("2026-11-11T00:30")]
+
+
+def test_naive_times_have_no_offset(tmp_path):
+    fc = read_forecast(write(tmp_path, _rows(["2026-11-11T00:00", "2026-11-11T00:30"])))
+    assert fc.utc_offset is None
+
+
+def test_naive_repeated_autumn_hour_is_named_as_such(tmp_path):
+    times = ["2026-10-25T01:30", "2026-10-25T02:00", "2026-10-25T02:30", "2026-10-25T02:00",
+             "2026-10-25T02:30", "2026-10-25T03:00"]
+    path = write(tmp_path, _rows(times))
+    with raises_for(path, r"line 5: a second row for queue 'q' at 2026-10-25 02:00 \(expected "
+                          r"one row per interval and queue; a whole hour is given twice, as "
+                          r"when the clocks go back .*daylight saving time: give the times "
+                          r"with their UTC offsets, e\.g\. 2026-10-25T02:00\+02:00"):
+        read_forecast(path)
+
+
+def test_naive_spring_gap_is_named_as_such(tmp_path):
+    path = write(tmp_path, _rows(["2026-03-29T01:00", "2026-03-29T01:30", "2026-03-29T03:00",
+                                  "2026-03-29T03:30"]))
+    with raises_for(path, r"interval_start: uneven intervals: 2026-03-29 01:30 is followed by "
+                          r"2026-03-29 03:00 but the shortest step is 30 min \(expected evenly "
+                          r"spaced interval starts; if the clocks went forward here \(daylight "
+                          r"saving time\), give the times with their UTC offsets"):
+        read_forecast(path)
+
+
+def test_mixing_naive_and_offset_times_is_refused(tmp_path):
+    path = write(tmp_path, _rows(["2026-03-29T01:00", "2026-03-29T01:30+01:00",
+                                  "2026-03-29T03:00+02:00"]))
+    with raises_for(path, r"interval_start: line 2: '2026-03-29T01:00' has no UTC offset but "
+                          r"line 3: '2026-03-29T01:30\+01:00' has one"):
+        read_forecast(path)
+
+
+def test_bad_time_among_changing_offsets_is_named(tmp_path):
+    path = write(tmp_path, _rows(["2026-03-29T01:30+01:00", "soon", "2026-03-29T03:00+02:00"]))
+    with raises_for(path, r"interval_start: line 3: 'soon' is not a date-time"):
+        read_forecast(path)
+
+
+def test_staffing_across_the_spring_switch_through_the_cli(tmp_path, capsys):
+    from planner.cli import main
+
+    path = write(tmp_path, _rows(["2026-03-29T01:00+01:00", "2026-03-29T01:30+01:00",
+                                  "2026-03-29T03:00+02:00", "2026-03-29T03:30+02:00"]))
+    code = main(["staff", "--forecast", str(path), "--aht-s", "300", "--sl", "0.8",
+                 "--target-s", "20", "--json"])
+    assert code == 0, capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Messages stay short and say what differs
+# --------------------------------------------------------------------------------------------
+def test_long_garbage_header_is_cut_in_the_message(tmp_path):
+    garbage = "".join(chr(0x2500 + i % 100) for i in range(400))
+    path = write(tmp_path, garbage + "\n1\n")
+    with pytest.raises(InputError, match=r"missing column\(s\)") as info:
+        read_forecast(path)
+    message = str(info.value)
+    assert "..." in message and len(message) < len(str(path)) + 250
+    assert "\n" not in message
+
+
+def test_long_bad_cell_is_cut_in_the_message(tmp_path):
+    path = write(tmp_path, HEADER + "2026-11-11T00:00,a," + "x" * 400 + "\n")
+    with raises_for(path, r"contacts: line 2: 'x{70,80}\.\.\. is not a non-negative number"):
+        read_forecast(path)
+
+
+def test_interval_length_mismatch_shows_the_digits_that_differ(tmp_path):
+    path = write(tmp_path, _rows(["2026-11-11T00:00", "2026-11-11T00:30"]))
+    with raises_for(path, r"interval_start: intervals are 30 min apart but the interval length "
+                          r"given is 30\.0000001 min"):
+        read_forecast(path, interval_min=30.0000001)
+
+
+def test_a_year_of_local_times_with_both_switches_reads_evenly_and_quickly():
+    """Offsets as a team's calendar gives them (Europe/Berlin: +01:00, +02:00 from 29 March,
+    +01:00 again from 25 October): one even grid in elapsed time, read in seconds."""
+    local = pd.date_range("2026-01-01", "2026-12-31 23:30", freq="30min", tz="Europe/Berlin")
+    text = [t.isoformat(timespec="minutes") for t in local]
+    raw = pd.DataFrame({"interval_start": text * 2, "queue": ["a"] * len(text) + ["b"] * len(text),
+                        "contacts": "5"})
+    start = time.perf_counter()
+    fc = forecast_from_frame(raw)
+    assert time.perf_counter() - start < 10.0
+    assert fc.interval_min == 30.0 and fc.utc_offset == pd.Timedelta(hours=1)
+    assert len(fc.starts) == len(local)  # no interval lost or merged at either switch
+    expected = local.tz_convert("UTC").tz_localize(None) + pd.Timedelta(hours=1)
+    assert (fc.starts == expected).all()
