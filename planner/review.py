@@ -493,10 +493,17 @@ def _spans(misses: pd.DataFrame, when: str = "%H:%M") -> list[str]:
 # The HTML report
 # --------------------------------------------------------------------------------------------
 def _svg(fig: Any) -> str:
+    import warnings
+
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with warnings.catch_warnings():
+        # A horizon of a few intervals leaves AutoDateLocator no tick it likes: it says so on
+        # the terminal and then draws the axis anyway, which is all a report needs.
+        warnings.filterwarnings("ignore", message="AutoDateLocator was unable",
+                                category=UserWarning)
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]

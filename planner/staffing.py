@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from planner import erlang
-from sim.errors import InputError
+from sim.errors import InputError, count
 from sim.files import load_yaml, quote, validate
 from sim.forecast import Forecast
 from sim.scenario import LIMITS
@@ -95,8 +95,8 @@ def _queue_rows(frame: pd.DataFrame, plan: QueuePlan, *, queue: str, interval_s:
     cap = (t.max_occupancy or 1.0) * k
     if traffic.size and traffic.max() / cap > LIMITS.agents:
         i = int(traffic.argmax())
-        raise InputError(f"queue {quote(queue)} needs more than {traffic[i] / cap:,.0f} agents "
-                         f"in one interval ({contacts[i]:,.0f} contacts; at most "
+        raise InputError(f"queue {quote(queue)} needs more than {count(traffic[i] / cap)} agents "
+                         f"in one interval ({count(contacts[i])} contacts; at most "
                          f"{LIMITS.agents:,} agents: check the volume and the handle time)",
                          file=source, field="contacts")
     try:
@@ -164,7 +164,7 @@ def staffing_table(forecast: Forecast, plans: Mapping[str, QueuePlan]) -> pd.Dat
     days = len(forecast.starts) * forecast.interval_min / (24 * 60)
     if days > LIMITS.horizon_days:
         raise InputError(f"{len(forecast.starts):,} intervals of {forecast.interval_min:g} min "
-                         f"make {days:,.0f} days (at most {LIMITS.horizon_days:g}: staff a peak "
+                         f"make {count(days)} days (at most {LIMITS.horizon_days:g}: staff a peak "
                          "season at a time)", file=forecast.source, field="interval_start")
     parts = [
         _queue_rows(rows, plans[q], queue=q, interval_s=interval_s, source=forecast.source)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.errors import InputError
+from sim.errors import InputError, count
 from sim.files import StrictModel, load_yaml, quote, validate
 from sim.forecast import read_forecast
 from sim.targets import QueuePlan, Target
@@ -108,7 +108,7 @@ class QueueSpec(_Strict):
 
 class BreakSpec(_Strict):
     start: str
-    minutes: float = Field(gt=0.0)
+    minutes: float = Field(ge=1.0, description="at least a minute")
     window_min: float = Field(0.0, ge=0.0, description="spread the agents' break starts "
                                                        "evenly over this many minutes")
 
@@ -122,6 +122,13 @@ class ShiftSpec(_Strict):
     breaks: tuple[BreakSpec, ...] = ()
 
     _clock = field_validator("start", "end")(_clock_field)
+
+    @field_validator("start")
+    @classmethod
+    def _start_in_day(cls, v: str) -> str:
+        if clock_to_min(v) == 24 * 60:
+            raise ValueError("a shift starts from 00:00 to 23:59 (24:00 is an end)")
+        return v
 
     @property
     def start_min(self) -> int:
@@ -238,7 +245,8 @@ class ArrivalsSpec(BaseModel):
 
 class ScenarioSpec(_Strict):
     name: str = "scenario"
-    start: dt.datetime
+    start: dt.datetime = Field(description="the first interval's start, on the team's clock; "
+                                           "a UTC offset given is dropped (see the README)")
     interval_min: float = Field(gt=0.0, le=24 * 60, description="at most a day")
     warmup_min: float = Field(0.0, ge=0.0)
     short_abandon_s: float = Field(5.0, ge=0.0, description="abandons within this many "
@@ -247,6 +255,14 @@ class ScenarioSpec(_Strict):
     arrivals: ArrivalsSpec
     agent_groups: dict[str, GroupSpec]
     transfers: tuple[TransferSpec, ...] = ()
+
+    @field_validator("start")
+    @classmethod
+    def _wall_clock(cls, v: dt.datetime) -> dt.datetime:
+        # The model runs on one clock: the team's, as written (2026-11-11T00:00+08:00 is
+        # midnight).  A forecast with UTC offsets is read on the clock of its first offset
+        # (sim.forecast), so both name the same clock time.
+        return v.replace(tzinfo=None)
 
     @field_validator("queues", "agent_groups")
     @classmethod
@@ -431,6 +447,15 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, source: str) -> Non
             node = child
 
 
+def _when(t: Any) -> str:
+    """A time for a message, with seconds only where they matter (two starts a microsecond
+    apart must not read the same)."""
+    t = pd.Timestamp(t)
+    if t.microsecond:
+        return f"{t:%Y-%m-%d %H:%M:%S.%f}"
+    return f"{t:%Y-%m-%d %H:%M:%S}" if t.second else f"{t:%Y-%m-%d %H:%M}"
+
+
 def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
                     ) -> np.ndarray:
     queues = list(spec.queues)
@@ -455,9 +480,9 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
                              field="queue")
         first = fc.starts.min()
         if first != pd.Timestamp(spec.start):
-            raise InputError(f"the forecast starts at {first:%Y-%m-%d %H:%M} but the "
-                             f"scenario's start is {spec.start:%Y-%m-%d %H:%M}",
-                             file=fc.source, field="interval_start")
+            raise InputError(f"the forecast starts at {_when(first)} but the scenario's start "
+                             f"is {_when(spec.start)}", file=fc.source,
+                             field="interval_start")
         table = fc.frame.pivot(index="queue", columns="interval_start", values="contacts")
         matrix = np.zeros((len(queues), table.shape[1]))
         for i, q in enumerate(queues):
@@ -556,7 +581,7 @@ def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
                         for i, q in enumerate(scenario.queues)))
     total = per_rep * reps * points
     if total > LIMITS.run_contacts:
-        raise InputError(f"about {total:,.0f} contacts to simulate ({per_rep:,.0f} per "
+        raise InputError(f"about {count(total)} contacts to simulate ({count(per_rep)} per "
                          f"replication x {reps:,} replications x {points:,} point(s); at most "
                          f"{LIMITS.run_contacts:,.0f} in one job: fewer replications or "
                          "points)", field=where)
@@ -599,7 +624,7 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
     worst = max(visits, key=visits.get) if visits else None
     if worst is not None and visits[worst] > MAX_VISITS:
         raise InputError(f"a contact arriving at {quote(worst)} enters a queue "
-                         f"{visits[worst]:,.0f} times on average (at most {MAX_VISITS:g}: "
+                         f"{count(visits[worst])} times on average (at most {MAX_VISITS:g}: "
                          "lower the transfer probabilities of the cycle)", file=source,
                          field="transfers")
     served = {q for g in spec.agent_groups.values() for q in g.skills}
@@ -611,7 +636,7 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
     horizon_days = contacts.shape[1] * spec.interval_min / (24 * 60)
     if horizon_days > LIMITS.horizon_days:
         raise InputError(f"{contacts.shape[1]:,} intervals of {spec.interval_min:g} min make a "
-                         f"horizon of {horizon_days:,.0f} days (at most "
+                         f"horizon of {count(horizon_days)} days (at most "
                          f"{LIMITS.horizon_days:g})", file=source, field="interval_min")
     agents = sum(s.agents for g in spec.agent_groups.values() for s in g.shifts)
     if agents > LIMITS.agents:
@@ -619,7 +644,7 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
                          "the shifts' agents)", file=source, field="agent_groups")
     per_rep = float(sum(contacts[i].sum() * visits.get(q, 1.0) for i, q in enumerate(queues)))
     if per_rep > LIMITS.contacts_per_rep:
-        raise InputError(f"about {per_rep:,.0f} contacts offered over the horizon, transfers "
+        raise InputError(f"about {count(per_rep)} contacts offered over the horizon, transfers "
                          f"included (at most {LIMITS.contacts_per_rep:,.0f} per replication: "
                          "check the forecast and the scale)", file=source, field="arrivals")
     if spec.warmup_min >= contacts.shape[1] * spec.interval_min:
@@ -643,7 +668,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
         contacts = contacts * scale
     if contacts.size and contacts.max() > MAX_CONTACTS:
         q, i = np.unravel_index(int(contacts.argmax()), contacts.shape)
-        raise InputError(f"{contacts[q, i]:,.0f} contacts in one interval of queue "
+        raise InputError(f"{count(contacts[q, i])} contacts in one interval of queue "
                          f"{quote(list(spec.queues)[int(q)])} (at most {MAX_CONTACTS:,.0f}: "
                          "check the forecast and the scale)", file=source, field="arrivals")
     _cross_check(spec, contacts, source=source)

@@ -329,3 +329,41 @@ def test_files_follow_the_umask(tmp_path, capsys):
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in paths}
     assert {m for p, m in modes.items() if p.is_dir()} == {0o755}
     assert {m for p, m in modes.items() if p.is_file()} == {0o644}
+
+
+def test_messages_stay_one_clean_line_whatever_the_keys(tmp_path, capsys):
+    data = scenario_data()
+    data["a\nb\u202e\u200b"] = 1
+    err = fails(capsys, "simulate", str(write(tmp_path, data)))
+    assert "a\\nb\\u202e\\u200b: unknown key" in err
+    data = scenario_data()
+    data["x" * 400] = 1
+    assert len(fails(capsys, "simulate", str(write(tmp_path, data)))) < 400
+
+
+def test_huge_numbers_in_messages_are_not_spelt_out(tmp_path, capsys):
+    path = write(tmp_path, scenario_data(arrivals={"chat": [1e300] * 6, "phone": [0.0] * 6}))
+    err = fails(capsys, "simulate", str(path))
+    assert "1e+300 contacts" in err
+
+
+def test_a_start_with_an_offset_is_the_team_clock_and_messages_show_seconds(tmp_path, capsys):
+    from sim.scenario import scenario_from_dict
+    sc = scenario_from_dict(scenario_data(start="2026-11-11T00:00+08:00"))
+    assert sc.spec.start.tzinfo is None and sc.spec.start.hour == 0
+    forecast = tmp_path / "f.csv"
+    forecast.write_text("interval_start,queue,contacts\n2026-11-11T00:00,chat,3\n"
+                        "2026-11-11T01:00,chat,3\n")
+    data = scenario_data(start="2026-11-11T00:00:00.000001", arrivals={"file": "f.csv"})
+    err = fails(capsys, "simulate", str(write(tmp_path, data)))
+    assert "00:00 but the scenario's start is 2026-11-11 00:00:00.000001" in err
+
+
+def test_a_shift_cannot_start_at_24_00_and_breaks_last_a_minute(tmp_path, capsys):
+    data = scenario_data()
+    data["agent_groups"]["chat_team"]["shifts"][0]["start"] = "24:00"
+    assert "24:00 is an end" in fails(capsys, "simulate", str(write(tmp_path, data)))
+    data = scenario_data()
+    data["agent_groups"]["chat_team"]["shifts"][0]["breaks"] = [{"start": "04:00",
+                                                                 "minutes": 1e-300}]
+    assert "breaks[0].minutes" in fails(capsys, "simulate", str(write(tmp_path, data)))
