@@ -287,11 +287,14 @@ def test_results_never_replace_an_input_even_with_force(tmp_path, capsys):
     assert forecast.read_text() == before
 
 
-def test_a_killed_simulation_leaves_no_half_folder(tmp_path):
+@pytest.mark.parametrize("command", [["simulate", "--reps", "3"],
+                                     ["review", "--reps", "1", "--cases", "base=1.0",
+                                      "--fix-case", "none"]])
+def test_a_killed_run_leaves_no_half_folder(tmp_path, command):
     scenario = ROOT / "scenarios" / "singles_day.yaml"
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "simulate", str(scenario),
-                             "--reps", "3", "--out", str(out)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "planner.cli", command[0], str(scenario),
+                             *command[1:], "--jobs", "1", "--out", str(out)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Kill it while it works or writes: the folder is whole or absent, never in between.
     deadline = time.monotonic() + 120
@@ -302,12 +305,14 @@ def test_a_killed_simulation_leaves_no_half_folder(tmp_path):
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not out.exists() or len(list(out.iterdir())) == 6
+    whole = 6 if command[0] == "simulate" else 4  # report.html and the case's three tables
+    assert not out.exists() or len(list(out.iterdir())) == whole
+    assert not out.exists() or not any(p.name.endswith(".tmp") for p in out.iterdir())
     # The next run cleans the dead run's leftovers and succeeds.
     small = write(tmp_path, scenario_data())
-    assert main(["simulate", str(small), "--out", str(out), "--force"]) == 0
+    assert main([command[0], str(small), *command[1:], "--out", str(out), "--force"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    assert len(list(out.iterdir())) == 6
+    assert len(list(out.iterdir())) == whole
 
 
 def test_files_follow_the_umask(tmp_path, capsys):
