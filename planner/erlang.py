@@ -526,21 +526,155 @@ def _erlang_a_one(lam: float, aht: float, patience: float, n: float, target: flo
 
 
 def _erlang_a(lam: np.ndarray, aht: np.ndarray, patience: np.ndarray, n: np.ndarray,
-              target: np.ndarray) -> list[np.ndarray]:
+              target: np.ndarray, *, asa: bool = True) -> list[np.ndarray]:
     out = np.empty((len(_A_FIELDS),) + lam.shape)
     # Extreme inputs (a patience of 1e300 s) overflow intermediate squares to inf harmlessly:
     # no stray RuntimeWarning may reach the user's terminal.
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        _erlang_a_into(out, lam, aht, patience, n, target)
+        _erlang_a_into(out, lam, aht, patience, n, target, asa=asa)
     return list(out)
 
 
+
+def _log_erlang_b(a: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """:func:`_log_erlang_b_one` over arrays (a > 0, n > 0)."""
+    out = np.empty_like(a)
+    light = a <= n + 1.0
+    nl, al = n[light], a[light]
+    out[light] = _log_poisson_pmf(nl, al) - np.log(special.gammaincc(nl + 1.0, al))
+    heavy = ~light
+    if heavy.any():
+        out[heavy] = -np.log(_inv_b_continued_fraction(n[heavy], a[heavy]))
+    return np.minimum(out, 0.0)
+
+
 def _erlang_a_into(out: np.ndarray, lam: np.ndarray, aht: np.ndarray, patience: np.ndarray,
-                   n: np.ndarray, target: np.ndarray) -> None:
-    for idx in np.ndindex(lam.shape):
-        out[(slice(None),) + idx] = _erlang_a_one(float(lam[idx]), float(aht[idx]),
-                                                  float(patience[idx]), float(n[idx]),
-                                                  float(target[idx]))
+                   n: np.ndarray, target: np.ndarray, *, asa: bool = True) -> None:
+    """Every element: the closed form over whole arrays where it applies (nearly always when
+    staffing), one by one (:func:`_erlang_a_one`) for the edge cases it leaves."""
+    flat = [np.ascontiguousarray(v).reshape(-1) for v in (lam, aht, patience, n, target)]
+    lam_f, aht_f, pat_f, n_f, t_f = flat
+    res = out.reshape(len(_A_FIELDS), -1)
+    x = n_f / aht_f * pat_f
+    y = lam_f * pat_f
+    regular = ((lam_f > 0.0) & (n_f > 0.0) & np.isfinite(pat_f)
+               & (np.maximum(x, y) <= _PATIENT_LIMIT) & (y < _EXACT_TERMS))
+    done = np.zeros(lam_f.shape, dtype=bool)
+    if regular.any():
+        idx = np.flatnonzero(regular)
+        values, ok = _erlang_a_closed(lam_f[idx], aht_f[idx], pat_f[idx], n_f[idx], t_f[idx],
+                                      asa=asa)
+        res[:, idx[ok]] = values[:, ok]
+        done[idx[ok]] = True
+    for i in np.flatnonzero(~done):
+        res[:, i] = _erlang_a_one(float(lam_f[i]), float(aht_f[i]), float(pat_f[i]),
+                                  float(n_f[i]), float(t_f[i]))
+
+
+def _erlang_a_closed(lam: np.ndarray, aht: np.ndarray, patience: np.ndarray, n: np.ndarray,
+                     target: np.ndarray, *, asa: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Erlang A over arrays, by the regularised lower incomplete gamma function P(s, z).
+
+    Summing the per-``j`` Beta laws of :func:`_erlang_a_one` against the weights
+    ``w_j = y^j Gamma(x+1) / Gamma(x+j+1)`` gives closed forms: with ``U = exp(-theta V)``,
+    ``sum_j w_j P(U <= u) = x e^y y^-x gamma(x, y u)``, so that, given that a contact waits,
+
+        P(U <= u) = P(x, y u) / P(x, y)
+        E[U; U >= u] = (x / y) (P(x+1, y) - P(x+1, y u)) / P(x, y)
+
+    (answered: ``u = 0``; answered within T: ``u = exp(-theta T)``), and ``log A =
+    log x + y - x log y + log Gamma(x) + log P(x, y)``.  Only the ASA of answered contacts
+    needs the sum over ``j`` (a harmonic number per ``j``); it is taken over padded 2-D arrays,
+    skipped when ``asa`` is false (the other measures do not need it).
+
+    Returns the measures and where they hold; elements where ``P(x, y)`` underflows (thousands
+    of idle agents) are left to the one-by-one path.
+    """
+    mu = 1.0 / aht
+    a = lam * aht
+    theta = 1.0 / patience
+    x, y = n * mu * patience, lam * patience
+    pxy = special.gammainc(x, y)
+    ok = (pxy > 1e-280) & np.isfinite(pxy)
+    log_e = _log_erlang_b(a, n)
+    log_a = np.log(x) + y - x * np.log(y) + special.gammaln(x) + np.log(pxy)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        log_r = np.log(-np.expm1(log_e)) - log_a - log_e
+        p_wait = np.where(log_e >= 0.0, 1.0, special.expit(-log_r))
+        no_wait = np.where(log_e >= 0.0, 0.0, special.expit(log_r))
+        u_t = np.exp(-theta * target)
+        p1y = special.gammainc(x + 1.0, y)
+        served = x / y * p1y / pxy
+        served_in_t = np.maximum(x / y * (p1y - special.gammainc(x + 1.0, y * u_t)) / pxy, 0.0)
+        still_waiting = u_t * special.gammainc(x, y * u_t) / pxy
+    lost = 1.0 - served
+    abandoned_in_t = np.maximum(1.0 - still_waiting - served_in_t, 0.0)
+    p_ab = p_wait * lost
+    answered = no_wait + p_wait * served
+    answered_in_t = no_wait + p_wait * served_in_t
+    ab_in_t = p_wait * abandoned_in_t
+    if asa:
+        asa_s = p_wait * _served_wait_sum(x, y, theta) / answered
+    else:
+        asa_s = np.full_like(lam, np.nan)
+    mean_wait = p_ab / theta
+    values = np.stack([p_wait, p_ab, ab_in_t, asa_s, mean_wait, answered_in_t,
+                       answered_in_t / answered, answered_in_t / (1.0 - ab_in_t),
+                       a * answered / n, lam * mean_wait])
+    checked = values if asa else np.delete(values, _A_FIELDS.index("asa_s"), axis=0)
+    return values, ok & np.isfinite(checked).all(axis=0)
+
+
+def _served_wait_sum(x: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """sum_j p_j x / (x + j + 1) * H_j / theta: the mean wait of answered contacts times the
+    answered share, given that a contact waits (as in :func:`_erlang_a_one`), over arrays.
+
+    The terms are carried, as there, until they fall below e^-46 of the largest; elements are
+    taken in groups of similar length so the padding stays small."""
+    size = (np.maximum(0.0, np.floor(y - x)) + 64 + np.floor(8.0 * np.sqrt(y + 1.0))
+            ).astype(np.int64)
+    out = np.empty_like(x)
+    order = np.argsort(size, kind="stable")
+    start = 0
+    while start < order.size:
+        # A group: lengths within a factor 2 and at most ~4 million cells.
+        first = size[order[start]]
+        stop = start
+        while stop < order.size and size[order[stop]] <= 2 * first + 64 and \
+                (stop - start + 1) * (size[order[stop]] + 1) <= 4_000_000:
+            stop += 1
+        sel = order[start:stop]
+        out[sel] = _served_wait_group(x[sel], y[sel], theta[sel], size[sel])
+        start = stop
+    return out
+
+
+def _served_wait_group(x: np.ndarray, y: np.ndarray, theta: np.ndarray, size: np.ndarray
+                       ) -> np.ndarray:
+    while True:
+        width = int(size.max()) + 1
+        i = np.arange(1, width, dtype=float)
+        logw = np.concatenate((np.zeros((x.size, 1)),
+                               np.cumsum(np.log(y[:, None] / (x[:, None] + i)), axis=1)),
+                              axis=1)
+        j = np.arange(width, dtype=float)
+        valid = j[None, :] <= size[:, None]
+        logw = np.where(valid, logw, -np.inf)
+        top = logw.max(axis=1)
+        end = logw[np.arange(x.size), size]
+        short = end >= top - 46.0
+        if not short.any():
+            break
+        size = np.where(short, size * 2, size)
+    # Sums as running sums read at each row's own length: sequential, so a row gives the same
+    # bits whatever the padding of its group (a scalar call equals the vectorised one).
+    rows = np.arange(x.size)
+    w = np.exp(logw - top[:, None])
+    p = w / np.cumsum(w, axis=1)[rows, size][:, None]
+    inv = 1.0 / (x[:, None] + j[None, :] + 1.0)
+    harmonic = np.cumsum(inv, axis=1) / theta[:, None]
+    served = x[:, None] * inv
+    return np.cumsum(np.where(valid, p * served * harmonic, 0.0), axis=1)[rows, size]
 
 
 def erlang_a(*, rate_per_s: Any, aht_s: Any, patience_s: Any, agents: Any,
@@ -641,9 +775,10 @@ def agents_needed(*, rate_per_s: Any, aht_s: Any, target_s: Any = None,
         if max_occupancy is not None:
             ok &= nn * occ_max[sel] >= a * (1.0 - _TARGET_SLACK)
         if use_a:
-            r = _erlang_a(lam[sel], aht[sel], pat[sel], nn, t[sel])
+            r = _erlang_a(lam[sel], aht[sel], pat[sel], nn, t[sel], asa=max_asa_s is not None)
             ok &= r[_A_FIELDS.index("service_level")] >= sl[sel] - _TARGET_SLACK
-            ok &= r[_A_FIELDS.index("asa_s")] <= asa_max[sel] * (1.0 + _TARGET_SLACK)
+            if max_asa_s is not None:
+                ok &= r[_A_FIELDS.index("asa_s")] <= asa_max[sel] * (1.0 + _TARGET_SLACK)
             ok &= r[_A_FIELDS.index("p_abandon")] <= ab_max[sel] + _TARGET_SLACK
         else:
             ok &= nn > a
