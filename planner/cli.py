@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from planner.outputs import check_out_dir, output_folder, write_new_file
+from planner.plan_cli import add_plan_parser
 from sim.errors import InputError
 
 __all__ = ["main"]
@@ -601,6 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_sweep(sub)
     _add_review(sub)
+    add_plan_parser(sub)
     return parser
 
 

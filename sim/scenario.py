@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.errors import InputError, count
 from sim.files import StrictModel, load_yaml, quote, validate
 from sim.forecast import read_forecast
+from sim.planning import PlanningSpec, check_planning
 from sim.targets import QueuePlan, Target
 
 __all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
@@ -255,6 +256,7 @@ class ScenarioSpec(_Strict):
     arrivals: ArrivalsSpec
     agent_groups: dict[str, GroupSpec]
     transfers: tuple[TransferSpec, ...] = ()
+    planning: PlanningSpec | None = None
 
     @field_validator("start")
     @classmethod
@@ -650,6 +652,10 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
     if spec.warmup_min >= contacts.shape[1] * spec.interval_min:
         raise InputError("warm-up is as long as the whole horizon", file=source,
                          field="warmup_min")
+    if spec.planning is not None:
+        check_planning(spec.planning, file=source, prefix="planning",
+                       grid_min=spec.interval_min, queues=list(spec.queues),
+                       groups={g: tuple(s.skills) for g, s in spec.agent_groups.items()})
 
 
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario",
