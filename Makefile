@@ -36,7 +36,11 @@ demo: $(VENV)/.installed
 	@echo "== Simulating Singles' Day with the roster of scenarios/singles_day.yaml"
 	$(VENV)/bin/peakplan simulate scenarios/singles_day.yaml --reps 5 --seed 7
 	@echo
-	@echo "== Capacity review of Singles' Day: low/base/high volume, and what closes the gap"
+	@echo
+	@echo "== Planning Singles' Day: the cheapest shifts to book on top of the roster, checked by simulation"
+	$(VENV)/bin/peakplan plan scenarios/singles_day.yaml --seed 7
+	@echo
+	@echo "== Capacity review of Singles' Day: low/base/high volume, and the shifts that close the gap"
 	$(VENV)/bin/peakplan review scenarios/singles_day.yaml --reps 10 --seed 7
 
 # The browser test (tests/test_app_browser.py) drives Debian's Chromium; Playwright never
@@ -63,6 +67,9 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/bench_erlang.py
 	$(PY) bench/bench_engine.py
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_erlang_a.py
+	$(PY) bench/bench_results.py
+	$(PY) bench/bench_plan.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

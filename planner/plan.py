@@ -37,6 +37,7 @@ daily: the simulated roster takes, per shift, the most agents any day books (see
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from sim import metrics
 from sim.errors import InputError
 from sim.forecast import forecast_from_frame
 from sim.planning import PlanningSpec
-from sim.replications import Simulation, first_interval, simulate
+from sim.replications import Mapper, Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
 from sim.targets import QueuePlan, Target
 
@@ -398,9 +399,12 @@ def plan_roster(scenario: Scenario, rules: PlanningSpec, *, rules_file: str | No
                 time_limit_s: float = 60.0, verify_reps: int | None = None,
                 min_contacts: float = MIN_CONTACTS, jobs: int = 1,
                 dask_address: str | None = None,
-                progress: Callable[[str, int, int], None] | None = None) -> Plan:
+                progress: Callable[[str, int, int], None] | None = None,
+                mapper: Mapper | None = None) -> Plan:
     """The loop of the module docstring.  ``progress(stage, done, total)`` after each
-    replication (and each cover, with total 0)."""
+    replication (and each cover, with total 0).  Replications run on ``mapper`` when given
+    (a caller's executor, e.g. the review's), else on an executor of ``jobs`` or
+    ``dask_address``."""
     if reps < 1:
         raise InputError(f"must be at least 1, got {reps}", field="--reps")
     if max_rounds < 1:
@@ -438,7 +442,9 @@ def plan_roster(scenario: Scenario, rules: PlanningSpec, *, rules_file: str | No
     best: tuple[tuple[int, float], CoverResult, Requirement, Scenario, dict] | None = None
     first_cover: CoverResult | None = None
     converged = False
-    with Executor(jobs=jobs, dask_address=dask_address) as ex:
+    with (contextlib.nullcontext(None) if mapper is not None else
+          Executor(jobs=jobs, dask_address=dask_address)) as ex:
+        run_on = mapper if mapper is not None else ex.map
         for k in range(1, max_rounds + 1):
             current = start.with_agents(req)
             tell(f"round {k}: cover", 0, 0)
@@ -450,7 +456,7 @@ def plan_roster(scenario: Scenario, rules: PlanningSpec, *, rules_file: str | No
             key = cover.roster_key()
             simulated = key not in seen
             if simulated:
-                sim = simulate(planned, seed=seed, reps=reps, mapper=ex.map,
+                sim = simulate(planned, seed=seed, reps=reps, mapper=run_on,
                                       progress=lambda d, k=k: tell(f"round {k}: simulating",
                                                                    d, reps))
                 seen[key] = judge(sim, confidence=confidence, min_contacts=min_contacts)
@@ -476,7 +482,7 @@ def plan_roster(scenario: Scenario, rules: PlanningSpec, *, rules_file: str | No
                          "--max-rounds, or the rules may not allow enough agents: see the "
                          "shortfall)")
         verify_seed = seed + VERIFY_SEED_OFFSET
-        sim = simulate(planned, seed=verify_seed, reps=verify_reps, mapper=ex.map,
+        sim = simulate(planned, seed=verify_seed, reps=verify_reps, mapper=run_on,
                               progress=lambda d: tell("verifying (fresh seeds)", d,
                                                       verify_reps))
     verified = judge(sim, confidence=confidence, min_contacts=min_contacts)

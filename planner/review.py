@@ -19,7 +19,6 @@ import datetime as dt
 import hashlib
 import html
 import io
-import math
 import platform
 import re
 from collections.abc import Callable, Sequence
@@ -227,28 +226,20 @@ def _run_case(case: Case, scenario: Scenario, *, seed: int, reps: int,
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fix:
-    """Agents to add (``extra``: interval, interval_start, group, agents, as simulated) and the
-    simulated result of the roster with them; ``closed`` when every interval meets target;
-    ``rounds``: simulations it took."""
+    """What closes the gap: the shifts to book (``shifts``: planner.shifts.SHIFT_COLUMNS) from
+    ``peakplan plan`` on the case, their ``cost`` and ``agent_hours``, the ``rules`` used, and
+    the simulated result of the roster with them (same seeds as the case); ``closed`` when
+    every judged interval then meets its targets; ``rounds``: covers the plan solved;
+    ``status``: the last cover's solver status."""
 
-    extra: pd.DataFrame
+    shifts: pd.DataFrame
     result: CaseResult
     rounds: int
     closed: bool
-
-
-def _primary_group(scenario: Scenario, queue: str) -> str:
-    """The group that takes ``queue`` first (best preference; most agents on a tie)."""
-    groups = scenario.spec.agent_groups
-    able = [(g.skills[queue], -sum(s.agents for s in g.shifts), name)
-            for name, g in groups.items() if queue in g.skills]
-    return min(able)[2]
-
-
-def _clock(minutes: int) -> str:
-    """Minutes after midnight as 'HH:MM' (wrapping at midnight)."""
-    minutes %= 24 * 60
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    cost: float
+    agent_hours: float
+    rules: str
+    status: str
 
 
 def can_add_shifts(scenario: Scenario) -> bool:
@@ -257,91 +248,6 @@ def can_add_shifts(scenario: Scenario) -> bool:
     return float(spec.interval_min).is_integer() and spec.start.second == 0 \
         and spec.start.microsecond == 0
 
-
-def _with_extra(scenario: Scenario, extra: dict[tuple[int, str], int]
-                ) -> tuple[Scenario, pd.DataFrame]:
-    """The scenario with ``extra[(interval, group)]`` agents added for that interval, as
-    interval-long shifts of the group.  Shifts repeat every day, so on a horizon of several
-    days an interval's extra agents are on the floor at that clock time every day (the most
-    asked for that time); the table returned lists them all, as simulated."""
-    data = scenario.to_dict()
-    data["arrivals"] = {q: [float(x) for x in scenario.contacts[i]]
-                        for i, q in enumerate(scenario.queues)}
-    spec = scenario.spec
-    step = int(spec.interval_min)
-    day_min = spec.start.hour * 60 + spec.start.minute
-    clock_of = [(day_min + i * step) % (24 * 60) for i in range(scenario.n_intervals)]
-    by_clock: dict[tuple[int, str], int] = {}
-    for (i, group), n in extra.items():
-        if n > 0:
-            key = (clock_of[i], group)
-            by_clock[key] = max(by_clock.get(key, 0), n)
-    for (clock, group), n in sorted(by_clock.items()):
-        # A shift ending at or after midnight crosses it ("23:30" to "00:00" is 30 minutes).
-        data["agent_groups"][group].setdefault("shifts", []).append(
-            {"start": _clock(clock), "end": _clock(clock + step), "agents": int(n)})
-    starts = scenario.interval_starts
-    rows = [{"interval": i, "interval_start": starts[i], "group": g, "agents": n}
-            for i, clock in enumerate(clock_of) for (c, g), n in sorted(by_clock.items())
-            if c == clock]
-    table = pd.DataFrame(rows, columns=["interval", "interval_start", "group", "agents"])
-    fixed = scenario_from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
-    return fixed, table
-
-
-def _close_gap(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
-               max_rounds: int, progress: Callable[[str], None] | None,
-               mapper: Mapper | None = None) -> Fix:
-    sc = base.scenario
-    extra: dict[tuple[int, str], int] = {}
-    # Round 0, from Erlang: in each interval that misses, the larger of the pooled gap (agents
-    # needed for all queues minus agents on the floor) and the worst queue's own shortage, at
-    # least one agent; shared among the missed queues in proportion to what Erlang says each
-    # needs, each share to the group that takes the queue first.
-    gap = base.staffing.set_index("interval")["gap"]
-    for i, m in base.misses.groupby("interval"):
-        want = max(1, math.ceil(max(float(gap.loc[i]), float(m["short"].max()))))
-        need = m.set_index("queue")["required"].clip(lower=1.0)
-        for q, share in (need / need.sum()).items():
-            g = _primary_group(sc, q)
-            extra[(int(i), g)] = extra.get((int(i), g), 0) + max(1, round(want * share))
-
-    def attempt(trial: dict[tuple[int, str], int], label: str
-                ) -> tuple[CaseResult, pd.DataFrame]:
-        fixed, table = _with_extra(sc, trial)
-        result = _run_case(Case(f"{base.case.name}+fix", 1.0), fixed, seed=seed, reps=reps,
-                           min_contacts=min_contacts, mapper=mapper)
-        if progress is not None:
-            progress(f"closing the gap ({label}): {int(table['agents'].sum())} agent-intervals "
-                     f"added, {int(result.intervals['miss'].sum())} misses left")
-        return result, table
-
-    rounds = 0
-    while True:
-        rounds += 1
-        result, table = attempt(extra, f"round {rounds}")
-        if result.clean or rounds >= max_rounds:
-            break
-        # Still short: a quarter more (at least one) where an interval still misses.
-        for i, misses in result.misses.groupby("interval"):
-            for q in misses["queue"]:
-                g = _primary_group(sc, q)
-                now = extra.get((int(i), g), 0)
-                extra[(int(i), g)] = now + max(1, math.ceil(0.25 * now))
-    # Enough now: take a fifth off everywhere while every interval still meets its target, so
-    # the answer is not the first roster that worked but close to the least that does.
-    trims = 0
-    while result.clean and trims < 3:
-        trial = {k: math.floor(0.8 * v) for k, v in extra.items()}
-        if trial == extra:
-            break
-        trims += 1
-        trial_result, trial_table = attempt(trial, f"trim {trims}")
-        if not trial_result.clean:
-            break
-        extra, result, table = trial, trial_result, trial_table
-        rounds += 1
-    return Fix(extra=table, result=result, rounds=rounds, closed=result.clean)
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,6 +283,34 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _plan_fix(base: CaseResult, *, seed: int, reps: int, min_contacts: float,
+              max_rounds: int, progress: Callable[[str], None] | None,
+              mapper: Mapper | None = None) -> Fix:
+    """The plan of ``peakplan plan`` for the case (its scenario's ``planning:`` rules, else
+    the stated defaults), then the case run again on the planned roster."""
+    from planner.plan import DEFAULT_RULES_TEXT, default_rules, plan_roster
+
+    sc = base.scenario
+    rules = sc.spec.planning if sc.spec.planning is not None else default_rules(sc)
+    told = {"stage": ""}
+
+    def tell(stage: str, done: int, total: int) -> None:
+        if progress is not None and stage != told["stage"]:
+            told["stage"] = stage
+            progress(f"closing the gap: {stage}")
+
+    plan = plan_roster(sc, rules, reps=reps, seed=seed, max_rounds=max_rounds,
+                       min_contacts=min_contacts, mapper=mapper, progress=tell)
+    fixed = scenario_from_dict(plan.planned, source=sc.source, base_dir=sc.base_dir)
+    result = _run_case(Case(f"{base.case.name}+fix", 1.0), fixed, seed=seed, reps=reps,
+                       min_contacts=min_contacts, mapper=mapper)
+    return Fix(shifts=plan.cover.shifts, result=result, rounds=len(plan.rounds),
+               closed=result.clean, cost=plan.cover.cost, agent_hours=plan.cover.agent_hours,
+               rules=("the scenario's planning rules" if sc.spec.planning is not None
+                      else DEFAULT_RULES_TEXT),
+               status=plan.cover.status)
+
+
 def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, reps: int = 20,
                  seed: int = 1, fix_case: str | None = "base", min_contacts: float = 5.0,
                  max_rounds: int = 8, progress: Callable[[str], None] | None = None,
@@ -401,8 +335,8 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
     fix_note = None
     if chosen is not None and not chosen.clean:
         if can_add_shifts(scenario):
-            fix = _close_gap(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
-                             max_rounds=max_rounds, progress=progress, mapper=mapper)
+            fix = _plan_fix(chosen, seed=seed, reps=reps, min_contacts=min_contacts,
+                            max_rounds=max_rounds, progress=progress, mapper=mapper)
         else:
             fix_note = ("the gap is not closed: intervals that do not start on whole minutes "
                         "cannot be written as shifts")
@@ -463,12 +397,15 @@ def verdict_lines(review: Review) -> list[str]:
         lines.append("  misses: " + "; ".join(spans[:8]) + (" ..." if len(spans) > 8 else ""))
     if review.fix is not None:
         f = review.fix
-        added = int(f.extra["agents"].sum()) if not f.extra.empty else 0
         state = "closes every gap" if f.closed else \
-            f"leaves {int(f.result.intervals['miss'].sum())} misses after {f.rounds} rounds"
-        lines.append(f"fix for {review.fix_case}: {added} agent-intervals added "
-                     f"({added * review.scenario.spec.interval_min / 60:,.1f} agent-hours) "
-                     f"{state}")
+            f"leaves {int(f.result.intervals['miss'].sum())} misses"
+        lines.append(f"fix for {review.fix_case}: book {int(f.shifts['agents'].sum())} agents "
+                     f"on {len(f.shifts)} shifts ({f.agent_hours:,.1f} agent-hours, cost "
+                     f"{f.cost:,.1f}; {f.rounds} rounds): {state}")
+        for _, r in f.shifts.iterrows():
+            lines.append(f"  {r['group']} {r['start']}-{r['end']} ({r['pattern']}): "
+                         f"{int(r['agents'])} agents" + (f", breaks {r['breaks']}"
+                                                         if r["breaks"] else ""))
     elif review.fix_note:
         lines.append(f"fix for {review.fix_case}: {review.fix_note}")
     return lines
@@ -744,19 +681,19 @@ def render_html(review: Review) -> str:
         add('<p class="clean">Nothing to close: the case meets every target.</p>')
     else:
         f = review.fix
-        added = int(f.extra["agents"].sum())
-        add(f"<p>Starting from the Erlang gap and checking by simulation ({f.rounds} "
-            f"round{'s' if f.rounds > 1 else ''}, {review.reps} replications each, same "
-            f"seeds): <b>{added} agent-intervals</b> "
-            f"({added * spec.interval_min / 60:,.1f} agent-hours) added to the "
-            f"{html.escape(review.fix_case or '')} case "
-            + ("<span class='clean'>bring every interval to target</span>." if f.closed else
-               f"<span class='short'>still leave {len(f.result.misses)} misses</span>.")
+        add(f"<p>The cheapest shifts to book under {html.escape(f.rules)} "
+            f"(<code>peakplan plan</code>: an integer programme over the shift patterns, the "
+            f"requirement checked by simulation, {f.rounds} round{'s' if f.rounds > 1 else ''}, "
+            f"cover {html.escape(f.status)}): <b>{int(f.shifts['agents'].sum())} agents on "
+            f"{len(f.shifts)} shifts, {f.agent_hours:,.1f} agent-hours, cost "
+            f"{f.cost:,.1f}</b> for the {html.escape(review.fix_case or '')} case; with them "
+            f"the case, simulated again with the same seeds, "
+            + ("<span class='clean'>meets every target</span>." if f.closed else
+               f"<span class='short'>still has {len(f.result.misses)} misses</span>.")
             + "</p>")
-        pivot = f.extra.pivot_table(index="interval_start", columns="group", values="agents",
-                                    aggfunc="sum", fill_value=0).reset_index()
-        add(_table(pivot, {c: num for c in pivot.columns if c != "interval_start"},
-                   cls="extra"))
+        add(_table(f.shifts.drop(columns=[c for c in ("day",) if c in f.shifts.columns]),
+                   {"agents": num, "hours": lambda v: f"{v:,.1f}",
+                    "cost": lambda v: f"{v:,.1f}"}, cls="extra"))
         add("<h3>Simulated result of the fixed roster</h3>")
         add(_queue_chart(f.result, "service_level", label="service level %", target=True,
                          scale=100))
@@ -804,7 +741,7 @@ def review_tables(review: Review) -> dict[str, pd.DataFrame]:
         tables[f"{r.case.name}_staffing"] = r.staffing
         tables[f"{r.case.name}_summary"] = r.summary
     if review.fix is not None:
-        tables["fix_extra_agents"] = review.fix.extra
+        tables["fix_shifts"] = review.fix.shifts
         tables["fix_intervals"] = review.fix.result.intervals
         tables["fix_summary"] = review.fix.result.summary
     return tables

@@ -108,18 +108,28 @@ def test_a_short_roster_names_the_right_intervals(short_review):
     assert re.search(r"worst: 0[23]:00 calls \(SL \d+% < 80%\)", text)
 
 
-def test_the_fix_adds_agents_in_the_spike_and_reaches_target(short_review):
+def test_the_fix_books_shifts_over_the_spike_and_reaches_target(short_review):
     fix = short_review.fix
     assert fix is not None and fix.closed
-    assert set(fix.extra["interval"]) <= {1, 2, 3}  # where (or just before) it was short
-    assert set(fix.extra["group"]) == {"phone"}
-    # Starting from the Erlang shortage: at least what Erlang says is missing.
+    # Booked by the plan (default rules: the queue's group, 4-9 h shifts on the half hour):
+    # shifts of the phone group that are on the floor during the spike (02:00-04:00).
+    assert set(fix.shifts["group"]) == {"phone"}
+    assert fix.status in ("optimal", "time_limit")
+    for _, r in fix.shifts.iterrows():
+        start = int(r["start"][:2]) * 60 + int(r["start"][3:])
+        end = int(r["end"][:2]) * 60 + int(r["end"][3:])
+        assert start <= 3 * 60 and (end > 2 * 60 or end <= start)
+    # At least the Erlang shortage of the worst spike hour is booked, and the cost is the
+    # booked hours at the default cost of 1 an hour.
     base = short_review.cases[0].intervals.set_index("interval")
-    for i in (2, 3):
-        added = fix.extra.loc[fix.extra["interval"] == i, "agents"].sum()
-        assert added >= math.ceil(base.loc[i, "short"])
+    assert fix.shifts["agents"].sum() >= math.ceil(max(base.loc[i, "short"] for i in (2, 3)))
+    assert fix.cost == pytest.approx(fix.shifts["cost"].sum())
+    assert fix.agent_hours == pytest.approx(fix.shifts["hours"].sum())
     after = fix.result.intervals
-    assert (after["service_level"] >= after["target"]).all()
+    judged = after[after["offered"] >= 5]
+    assert (judged["service_level"] >= judged["target"]).all()
+    text = "\n".join(verdict_lines(short_review))
+    assert f"book {int(fix.shifts['agents'].sum())} agents" in text
 
 
 def test_report_numbers_come_from_the_simulation_and_erlang(short_review):
@@ -147,10 +157,11 @@ def test_report_numbers_come_from_the_simulation_and_erlang(short_review):
     col = staffing[0].index("required base")
     erlang_agents = base.erlang["agents"].to_numpy()
     assert [float(r[col]) for r in staffing[1:]] == pytest.approx(erlang_agents)
-    # Agents added by the fix: the fix's table.
+    # The shifts to book: the fix's table.
     extra = tables["extra"]
-    added = sum(int(v.replace(",", "")) for r in extra[1:] for v in r[1:])
-    assert added == int(short_review.fix.extra["agents"].sum())
+    col = extra[0].index("agents")
+    added = sum(int(r[col].replace(",", "")) for r in extra[1:])
+    assert added == int(short_review.fix.shifts["agents"].sum())
     # Peak intervals: the forecast.
     peaks = tables["peaks"]
     busiest = sorted((r[0], r[1]) for r in peaks[1:] if r[1] == "240")
@@ -246,25 +257,6 @@ def test_warm_up_intervals_are_not_judged():
     warm = scenario_from_dict({**sc.to_dict(), "warmup_min": 180}, source="warm.yaml")
     review = build_review(warm, cases=[Case("base", 1.0)], reps=4, seed=3, fix_case=None)
     assert sorted(review.cases[0].misses["interval"].tolist()) == [3]  # 02:00 is warm-up
-
-
-def test_extra_shifts_cross_midnight_and_cover_the_whole_interval():
-    from planner.review import _with_extra
-    from sim.agents import build_roster
-
-    sc = scenario_from_dict({
-        "start": "2026-11-10T23:00", "interval_min": 60,
-        "queues": {"calls": {"aht_s": 180}}, "arrivals": {"calls": [10.0, 10.0, 10.0]},
-        "agent_groups": {"phone": {"skills": {"calls": 1}, "shifts": [
-            {"start": "00:00", "end": "24:00", "agents": 1}]}}})
-    fixed, table = _with_extra(sc, {(0, "phone"): 2})  # 23:00-24:00 only
-    shifts = fixed.spec.agent_groups["phone"].shifts
-    assert (shifts[-1].start, shifts[-1].end, shifts[-1].agents) == ("23:00", "00:00", 2)
-    roster = build_roster(fixed, until_s=3 * 3600)
-    on = sorted(t for t, kind, a, _ in roster.events if a >= 1 and kind == 2)
-    off = sorted(t for t, kind, a, _ in roster.events if a >= 1 and kind == 0)
-    assert on == [0.0, 0.0] and off == [3600.0, 3600.0]
-    assert table["agents"].sum() == 2
 
 
 def test_names_with_dollar_signs_do_not_break_the_charts():
