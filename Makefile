@@ -57,8 +57,10 @@ chromium:
 		     "and apt-get): the browser test will be skipped"; \
 	fi
 
+# Both cores; a test file stays on one worker (its module fixtures, e.g. the app server, are
+# made once).
 test: $(VENV)/.installed-test chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 app: $(VENV)/.installed
 	$(VENV)/bin/streamlit run app.py
