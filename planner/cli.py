@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from planner.executor import WorkerDied
 from planner.outputs import check_out_dir, output_folder, write_new_file
 from planner.plan_cli import add_plan_parser
 from sim.errors import InputError
@@ -617,6 +618,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("peakplan: interrupted", file=sys.stderr)
         return 130
+    except WorkerDied as exc:
+        # Sweeps keep their finished runs (SweepInterrupted); the other jobs start over.
+        print(f"peakplan: a worker stopped ({exc}); nothing was written: run the command "
+              "again", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
 

@@ -145,3 +145,18 @@ def test_jobs_must_be_positive(capsys, tmp_path):
     path.write_text(yaml.safe_dump(small()))
     assert main(["simulate", str(path), "--jobs", "0"]) == 2
     assert "--jobs" in capsys.readouterr().err
+
+
+def test_a_job_whose_workers_keep_dying_ends_in_a_message(monkeypatch, capsys, tmp_path):
+    import yaml
+
+    def dies(*args):
+        raise WorkerDied("task 1 of 2 lost its worker 2 times")
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small()))
+    monkeypatch.setattr(Executor, "map", lambda self, fn, tasks, on_result=None: dies())
+    assert main(["simulate", str(path), "--reps", "2", "--jobs", "2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("peakplan: a worker stopped") and "run the command again" in err
+    assert len(err.splitlines()) == 1
