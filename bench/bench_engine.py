@@ -41,6 +41,15 @@ Then ``sim.engine.run`` on ``scenarios/singles_day.yaml`` (4 queues, chat concur
 slowdown, transfers, shifts and breaks), for contacts per second on a realistic day; loading
 the file is not timed.
 
+Last, the cost per contact as the team grows (issue 12): Singles' Day with every shift's
+agents and ``arrivals.scale`` multiplied together by 1, 10 and 25 (207, 2,070 and 5,175
+agents on the roster; the same contacts per agent).  Rounds are interleaved (x1, x10, x25,
+then again; x1 runs several times a round, it is short), and the cost per contact is the
+median CPU time of a run over its contacts: CPU, not wall, because on a shared machine the
+wall time of a long run counts more of other processes' turns.  Printed: contacts per second
+at each factor and the per-contact cost of x10 and x25 against x1 of the same run (aim: x25
+within 1.2 times x1).
+
 Run: ``.venv/bin/python bench/bench_engine.py`` (or ``make bench``); ``--quick`` is a smoke
 run on 55 hours with one repeat per side.
 """
@@ -79,6 +88,9 @@ REPEATS = 3
 BATCHES = 50
 Z_LIMIT = 4.0
 RATIO_AIM = 0.5
+SCALE_FACTORS = (1, 10, 25)
+SCALE_AIM = 1.2  # per-contact cost at x25 / at x1
+SMALL_RUNS = 5  # x1 runs per round: a run of x1 is about 0.2 s
 SINGLES_DAY = pathlib.Path(__file__).resolve().parent.parent / "scenarios" / "singles_day.yaml"
 
 
@@ -356,6 +368,12 @@ def single_queue(*, hours: int, repeats: int, quick: bool) -> bool:
             verdict = f"aim >= {RATIO_AIM}: " + ("met" if best >= RATIO_AIM else "NOT met")
         print(f"contacts/s engine / {SIDES[base][1]}: best {best:.3f}, median {median:.3f}  "
               f"({verdict})")
+    # The same on CPU time: on a shared machine the wall times also count other processes.
+    cpu_best = {side: min(t.cpu_s for t in times[side]) for side in SIDES}
+    print(f"on CPU time (best): engine / heapq event simulation "
+          f"{contacts['engine'] / cpu_best['engine'] / (contacts['event_heap'] / cpu_best['event_heap']):.3f}"
+          f", engine / specialised loop "
+          f"{contacts['engine'] / cpu_best['engine'] / (contacts['minimal'] / cpu_best['minimal']):.3f}")
 
     # Same seed, same draws: the two loops must agree contact by contact, not just on average.
     same = (np.array_equal(outcomes["minimal"].answered, outcomes["event_heap"].answered)
@@ -457,6 +475,54 @@ def singles_day(*, repeats: int) -> None:
           f"{visits / min(t.wall_s for t in times):,.0f} visits/s (best)")
 
 
+def scaled_singles_day(factor: int) -> Scenario:
+    """Singles' Day with every shift's agents and the arrivals' scale multiplied by
+    ``factor``: the same contacts per agent on a team ``factor`` times larger."""
+    scenario = load_scenario(SINGLES_DAY)
+    changes: dict[str, Any] = {"arrivals.scale": scenario.spec.arrivals.scale * factor}
+    for g, group in scenario.spec.agent_groups.items():
+        for i, shift in enumerate(group.shifts):
+            changes[f"agent_groups.{g}.shifts[{i}].agents"] = shift.agents * factor
+    return scenario.with_changes(changes)
+
+
+def team_scaling(*, repeats: int, quick: bool) -> bool:
+    """Per-contact cost of the engine on Singles' Day scaled x1, x10, x25; True if x25 is
+    within SCALE_AIM of x1 (always True on --quick, which is too short to tell)."""
+    factors = SCALE_FACTORS[:2] if quick else SCALE_FACTORS
+    scenarios = {f: scaled_singles_day(f) for f in factors}
+    times: dict[int, list[Timing]] = {f: [] for f in factors}
+    contacts: dict[int, int] = {}
+    for _ in range(repeats):
+        for f in factors:
+            for _ in range(SMALL_RUNS if f == 1 else 1):
+                timing, records = timed_once(lambda: sim.engine.run(scenarios[f], SEED))
+                times[f].append(timing)
+                contacts[f] = int((~records.transfer_in).sum())
+    print()
+    print(f"== Team size: Singles' Day with roster and volume scaled together, seed {SEED}"
+          + ("  [--quick]" if quick else ""))
+    print(f"{'factor':<8} {'agents':>7} {'contacts':>9} {'runs':>5} {'wall median':>12} "
+          f"{'CPU median':>11} {'contacts/s':>11} {'us/contact':>11} {'cost / x1':>10}")
+    cost: dict[int, float] = {}
+    for f in factors:
+        spec = scenarios[f].spec
+        agents = sum(s.agents for g in spec.agent_groups.values() for s in g.shifts)
+        wall = statistics.median(t.wall_s for t in times[f])
+        cpu = statistics.median(t.cpu_s for t in times[f])
+        cost[f] = cpu / contacts[f]
+        print(f"x{f:<7} {agents:>7,} {contacts[f]:>9,} {len(times[f]):>5} {fmt_s(wall):>12} "
+              f"{fmt_s(cpu):>11} {contacts[f] / cpu:>11,.0f} {cost[f] * 1e6:>11.2f} "
+              f"{cost[f] / cost[1]:>10.3f}")
+    top = factors[-1]
+    ratio = cost[top] / cost[1]
+    ok = quick or ratio <= SCALE_AIM
+    verdict = ("quick run: x25 left out" if quick else
+               f"aim <= {SCALE_AIM}: " + ("met" if ok else "NOT met"))
+    print(f"per-contact CPU cost x{top} / x1: {ratio:.3f}  ({verdict})")
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -471,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = single_queue(hours=hours, repeats=repeats, quick=args.quick)
     calibration(hours=QUICK_HOURS)
     singles_day(repeats=repeats)
+    team_scaling(repeats=repeats, quick=args.quick)
     return 0 if ok else 1
 
 

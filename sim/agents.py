@@ -5,6 +5,10 @@ that starts the day before and crosses midnight is on the floor at the start).  
 at their clock time; with ``window_min`` the agents' break starts are spread evenly over that
 window.  An agent who is busy when a break or the shift end comes finishes the contacts in hand
 first: the engine then starts the break (of full length) or ends the shift.
+
+The roster is built with numpy, one shift at a time: clock strings are parsed once per shift,
+and the agents of a shift (who differ only in where their breaks fall in the window) are
+columns of one array, so a 5,000-agent team costs a few array operations per shift and day.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Scenario, clock_to_min
+from sim.scenario import Scenario, ShiftSpec, clock_to_min
 
 __all__ = ["Roster", "build_roster", "ON", "OFF", "BREAK"]
 
@@ -26,12 +30,22 @@ OFF, BREAK, ON = 0, 1, 2
 
 @dataclass(frozen=True)
 class Roster:
-    """``group[a]`` and ``label[a]`` of every agent ``a``; ``events`` sorted by time, then kind:
-    ``(time_s, kind, agent, break_s)`` with ``break_s`` the break length for BREAK events."""
+    """``group[a]`` and ``label[a]`` of every agent ``a``; its events as parallel arrays sorted
+    by time, then kind, then agent: ``time_s``, ``kind``, ``agent`` and ``break_s`` (the break
+    length of BREAK events, else 0)."""
 
     group: np.ndarray
     label: tuple[str, ...]
-    events: tuple[tuple[float, int, int, float], ...]
+    time_s: np.ndarray
+    kind: np.ndarray
+    agent: np.ndarray
+    break_s: np.ndarray
+
+    @property
+    def events(self) -> tuple[tuple[float, int, int, float], ...]:
+        """The events as ``(time_s, kind, agent, break_s)`` tuples, in order."""
+        return tuple(zip(self.time_s.tolist(), self.kind.tolist(), self.agent.tolist(),
+                         self.break_s.tolist()))
 
 
 def build_roster(scenario: Scenario, *, until_s: float) -> Roster:
@@ -39,55 +53,95 @@ def build_roster(scenario: Scenario, *, until_s: float) -> Roster:
     start = scenario.spec.start
     offset_s = (start.hour * 60 + start.minute) * 60.0 + start.second
     days = range(-1, math.ceil((until_s + offset_s) / DAY_S) + 1)
-    groups: list[int] = []
+    groups: list[np.ndarray] = []
     labels: list[str] = []
-    events: list[tuple[float, int, int, float]] = []
+    parts: list[tuple[np.ndarray, ...]] = []  # (time_s, kind, agent, break_s) per shift
+    first = 0  # id of the shift's first agent
     for g, (gname, gspec) in enumerate(scenario.spec.agent_groups.items()):
-        for s, shift in enumerate(gspec.shifts):
-            for j in range(shift.agents):
-                agent = len(groups)
-                groups.append(g)
-                labels.append(f"{gname}/{shift.start}-{shift.end}/{j + 1}")
-                breaks = []
-                for b in shift.breaks:
-                    off_min = (clock_to_min(b.start) - shift.start_min) % (24 * 60)
-                    spread = b.window_min * j / shift.agents
-                    breaks.append(((off_min + spread) * 60.0, b.minutes * 60.0))
-                breaks.sort()
-                for d in days:
-                    t0 = d * DAY_S + shift.start_min * 60.0 - offset_s
-                    t1 = t0 + shift.length_min * 60.0
-                    if t1 <= 0.0 or t0 >= until_s:
-                        continue
-                    events.extend(_occurrence(agent, t0, t1, breaks))
-    events = _join_back_to_back(events)
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
-    return Roster(group=np.asarray(groups, dtype=np.int64), label=tuple(labels),
-                  events=tuple(events))
+        for shift in gspec.shifts:
+            n = shift.agents
+            if n == 0:
+                continue
+            groups.append(np.full(n, g, dtype=np.int64))
+            labels.extend(f"{gname}/{shift.start}-{shift.end}/{j + 1}" for j in range(n))
+            parts.extend(_shift_events(shift, first=first, days=days, offset_s=offset_s,
+                                       until_s=until_s))
+            first += n
+    group = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    if parts:
+        time_s, kind, agent, break_s = (np.concatenate(c) for c in zip(*parts))
+    else:
+        time_s, break_s = np.zeros(0), np.zeros(0)
+        kind, agent = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    keep = _not_back_to_back(time_s, kind, agent)
+    time_s, kind, agent, break_s = time_s[keep], kind[keep], agent[keep], break_s[keep]
+    order = np.lexsort((agent, kind, time_s))
+    return Roster(group=group, label=tuple(labels), time_s=time_s[order], kind=kind[order],
+                  agent=agent[order], break_s=break_s[order])
 
 
-def _occurrence(agent: int, t0: float, t1: float, breaks: list[tuple[float, float]]
-                ) -> list[tuple[float, int, int, float]]:
-    """Events of one shift occurrence, starting the agent at time 0 if it began earlier."""
-    out: list[tuple[float, int, int, float]] = []
-    on_at = t0
-    for off, length in breaks:
-        b0, b1 = t0 + off, t0 + off + length
-        if b1 <= 0.0:
-            continue  # an earlier break, over before the run starts
-        if b0 < 0.0:
-            on_at = b1  # on break when the run starts
+def _shift_events(shift: ShiftSpec, *, first: int, days: range, offset_s: float, until_s: float
+                  ) -> list[tuple[np.ndarray, ...]]:
+    """Events of the ``shift.agents`` agents of one shift (ids from ``first``) over ``days``.
+
+    Agent ``j`` of ``n`` takes each break at its clock offset + ``window_min * j / n``; an
+    occurrence that began before time 0 starts the agent at 0, or when a break in progress at 0
+    ends.  The arithmetic is the scalar one, element by element (same operations, same order),
+    so times are the same floats whatever the team size.
+    """
+    n = shift.agents
+    start_min, length_min = shift.start_min, shift.length_min  # parsed once per shift
+    agents = np.arange(first, first + n, dtype=np.int64)
+    j = np.arange(n, dtype=np.float64)
+    # Per agent (rows) and break (columns), sorted per agent as tuples (offset, length) would be.
+    offs = np.empty((n, len(shift.breaks)))
+    lens = np.empty((n, len(shift.breaks)))
+    for c, b in enumerate(shift.breaks):
+        off_min = (clock_to_min(b.start) - start_min) % (24 * 60)
+        offs[:, c] = (off_min + b.window_min * j / n) * 60.0
+        lens[:, c] = b.minutes * 60.0
+    if shift.breaks:
+        order = np.lexsort((lens, offs), axis=1)
+        offs = np.take_along_axis(offs, order, axis=1)
+        lens = np.take_along_axis(lens, order, axis=1)
+    out: list[tuple[np.ndarray, ...]] = []
+    for d in days:
+        t0 = d * DAY_S + start_min * 60.0 - offset_s
+        t1 = t0 + length_min * 60.0
+        if t1 <= 0.0 or t0 >= until_s:
             continue
-        out.append((b0, BREAK, agent, length))
-    out.insert(0, (max(on_at, 0.0), ON, agent, 0.0))
-    out.append((t1, OFF, agent, 0.0))
+        on_at = np.full(n, t0)
+        for c in range(offs.shape[1]):
+            b0 = t0 + offs[:, c]
+            b1 = t0 + offs[:, c] + lens[:, c]
+            before = (b1 > 0.0) & (b0 < 0.0)  # on break when the run starts
+            on_at = np.where(before, b1, on_at)
+            taken = b0 >= 0.0  # an earlier break, over before the run starts, is dropped
+            k = int(taken.sum())
+            out.append((b0[taken], np.full(k, BREAK, dtype=np.int64), agents[taken],
+                        lens[taken, c]))
+        out.append((np.maximum(on_at, 0.0), np.full(n, ON, dtype=np.int64), agents,
+                    np.zeros(n)))
+        out.append((np.full(n, t1), np.full(n, OFF, dtype=np.int64), agents, np.zeros(n)))
     return out
 
 
-def _join_back_to_back(events: list[tuple[float, int, int, float]]
-                       ) -> list[tuple[float, int, int, float]]:
-    """Drop a shift end and a shift start of the same agent at the same instant (a 24-hour
-    shift, or two shifts back to back): the agent simply stays on the floor."""
-    ends = {(t, a) for t, kind, a, _ in events if kind == OFF}
-    joined = {(t, a) for t, kind, a, _ in events if kind == ON and (t, a) in ends}
-    return [e for e in events if e[1] == BREAK or (e[0], e[2]) not in joined]
+def _not_back_to_back(time_s: np.ndarray, kind: np.ndarray, agent: np.ndarray) -> np.ndarray:
+    """Which events to keep: a shift end and a shift start of the same agent at the same
+    instant (a 24-hour shift, or two shifts back to back) are both dropped, every such event
+    of that agent and instant: the agent simply stays on the floor."""
+    keep = np.ones(time_s.size, dtype=bool)
+    edge = np.flatnonzero(kind != BREAK)
+    if edge.size == 0:
+        return keep
+    t, a, k = time_s[edge], agent[edge], kind[edge]
+    order = np.lexsort((t, a))
+    t, a, k, edge = t[order], a[order], k[order], edge[order]
+    # Runs of equal (agent, time); a run holding both an ON and an OFF is dropped whole.
+    new = np.ones(t.size, dtype=bool)
+    new[1:] = (a[1:] != a[:-1]) | (t[1:] != t[:-1])
+    run = np.cumsum(new) - 1
+    has_on = np.bincount(run, weights=(k == ON), minlength=run[-1] + 1) > 0
+    has_off = np.bincount(run, weights=(k == OFF), minlength=run[-1] + 1) > 0
+    keep[edge[(has_on & has_off)[run]]] = False
+    return keep

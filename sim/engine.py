@@ -4,24 +4,41 @@
 
 Design of the per-event path (kept lean on purpose; see ../shared/style.md):
 
-* SimPy's environment holds the events, which are plain SimPy events with one bound-method
-  callback, not a generator per contact: one per handling completion, a few per agent shift.
-  Events are recycled rather than built anew.  Arrival times, handle-time and patience
-  variates are drawn up front with numpy, per queue and per source (common random numbers,
-  :mod:`sim.streams`); as the arrivals are known and sorted, the run loop merges them with
-  SimPy's event queue instead of making each one an event.
+* SimPy's environment keeps the clock and the shift and break events, plain SimPy events with
+  one bound-method callback (recycled rather than built anew), not a generator per agent.
+  Arrival times, handle-time and patience variates are drawn up front with numpy, per queue
+  and per source (common random numbers, :mod:`sim.streams`); as the arrivals are known and
+  sorted, the run loop merges them with the queued events instead of making each one an event.
+* Handling completions, about one per contact, are queued in a calendar of the run's own:
+  time buckets sized for about four events each whatever the volume, the current bucket a
+  heap, later ones filled unsorted and heapified when reached.  A push or a pop then costs the
+  same at 200 agents as at 5,000, where one heap would grow with the team (and SimPy's step
+  adds its own overhead to each).  Calendar entries take their event ids from SimPy's counter
+  and the run loop merges both queues by (time, id): the order is the one a single SimPy
+  queue would give, ties included.  Events due at or after the stop are never queued.
 * Abandonment costs no event: a waiting contact's deadline (arrival + patience) is stored, and
   contacts whose deadline has passed are removed from the head of their queue when an agent
   looks at it, recorded as abandoned *at their deadline*.  Patience differs between contacts,
   so an expired contact may sit behind a live head; but a contact is only ever taken from the
   head, after this check, so none is answered after its deadline, and at the end every contact
   left is checked: the records are exact.
-* Free agents wait in one heap per group keyed by (contacts held, free since); entries made
-  stale by a change of the agent's state are skipped by a token check, not searched for.
+* Free agents wait per group in buckets by contacts held, each an insertion-ordered dict in
+  free-since order (``OrderedDict``: append, remove, first are O(1)).  The next agent is the
+  first of the lowest non-empty bucket: the least loaded, then the one free longest, exactly
+  the order of a heap keyed by (held, free since, sequence), at a cost that does not grow with
+  the group.  An agent whose state changes is removed from its bucket at once, so nothing
+  stale accumulates.
 * Chat concurrency with slowdown is exact: an agent holding ``m`` chats works each at rate
   ``1 / (1 + slowdown (m - 1))``.  All its chats progress at the same rate, so an agent-level
   virtual clock ``V`` (``dV/dt = rate``) lets each chat finish at a fixed virtual time; only
-  the agent's next completion is scheduled, and rescheduled when ``m`` changes.
+  the agent's next completion is due, recomputed whenever ``m`` changes.  An agent's chats
+  sit in flat typed arrays (slots per agent), the earliest tracked.  The due completion
+  is not pushed anew each time: an agent keeps at most one event at or before its due time on
+  the calendar.  A due moved later is left to that event, which on firing re-queues the due
+  one (with the time and event id computed when it was set, so the queue's order is the one
+  every reschedule pushing an event would give); a due set while a completion is handled (the
+  freed slot is refilled at once) is pushed once, at the end.  Only a due moved earlier pushes
+  an event ahead of the pending one.
 * A voice call takes the whole agent: it goes only to an agent holding nothing and fills all of
   its slots, so an agent of a group with chat concurrency ``k`` holds ``k`` chats or one call.
 * Routing tables are computed once per run (:mod:`sim.routing`), with short paths for a queue
@@ -33,9 +50,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 import simpy
@@ -138,15 +155,25 @@ class _Run:
 
         # Agents.
         roster = build_roster(scenario, until_s=self.stop_s)
-        self.roster = roster
+        self.r_time: list[float] = roster.time_s.tolist()
+        self.r_kind: list[int] = roster.kind.tolist()
+        self.r_agent: list[int] = roster.agent.tolist()
+        self.r_break: list[float] = roster.break_s.tolist()
         gspecs = list(spec.agent_groups.values())
         chat_group = [any(spec.queues[q].channel == "chat" for q in g.skills) for g in gspecs]
+        g_cap = [g.chat_concurrency if chat else 1 for g, chat in zip(gspecs, chat_group)]
+        g_slow = [g.chat_slowdown if chat else 0.0 for g, chat in zip(gspecs, chat_group)]
         n_agents = len(roster.group)
         self.a_group: list[int] = roster.group.tolist()
-        self.a_cap = [gspecs[g].chat_concurrency if chat_group[g] else 1 for g in self.a_group]
-        self.a_slow = [gspecs[g].chat_slowdown if chat_group[g] else 0.0 for g in self.a_group]
-        self.a_virtual = [c > 1 and s > 0.0 for c, s in zip(self.a_cap, self.a_slow)]
-        self.a_speed = [self.speed[g] for g in self.a_group]  # handle-time factor per queue
+        # Slots, slowdown, virtual clock (chats slowing each other) and handle-time factor per
+        # queue are the group's: the hot path reaches them through a_group[a], one list of
+        # agents rather than four (with thousands of agents each such list is a cache miss).
+        self.g_cap = g_cap
+        self.g_slow = g_slow
+        self.g_virtual = [c > 1 and s > 0.0 for c, s in zip(g_cap, g_slow)]
+        self.g_speed = self.speed
+        self.a_cap = [g_cap[g] for g in self.a_group]
+        self.a_virtual = [self.g_virtual[g] for g in self.a_group]
         # The only group that takes a queue, and the only queue of a group (-1 if several), for
         # short paths in _offer and _fill.
         self.q_only_group = [tiers[0][0] if len(tiers) == 1 and len(tiers[0]) == 1 else -1
@@ -155,58 +182,139 @@ class _Run:
                              for tiers in self.queues_for]
         self.a_held = [0] * n_agents
         self.a_status = [_OFF] * n_agents
-        self.a_token = [0] * n_agents
+        self.a_free = [False] * n_agents  # in its group's bucket free[g][held]
         self.a_shift = [0] * n_agents  # bumped at a shift end: cancels a pending return
         self.a_break_s = [-1.0] * n_agents  # break to take once free (-1: leave the shift)
         self.a_on_since = [0.0] * n_agents
-        self.a_vclock = [0.0] * n_agents
-        self.a_vtime = [0.0] * n_agents
-        self.a_vheap: list[list[tuple[float, int]]] = [[] for _ in range(n_agents)]
-        self.a_vtoken = [0] * n_agents
-        self.avail: list[list[tuple[int, float, int, int, int]]] = [[] for _ in gspecs]
+        # Floats changed at every event of the agent live in typed arrays: a list would point
+        # to a new float object each time, scattered in memory, and with thousands of agents
+        # the cache misses of reaching them cost more than the boxing of an array read.
+        self.a_vclock = array("d", [0.0]) * n_agents
+        self.a_vtime = array("d", [0.0]) * n_agents
+        # The chats of a virtual-clock agent: slots a * c_width .. a * c_width + a_chats[a] - 1
+        # of c_fin (virtual finish time) and c_visit, unordered; a_first[a] is the slot of the
+        # earliest by (finish, visit), the order a heap of (finish, visit) pairs would give.
+        # Flat typed arrays: a per-agent heap of tuples is several objects scattered in memory.
+        self.c_width = max([c for c, v in zip(g_cap, self.g_virtual) if v], default=0)
+        slots = self.c_width * n_agents
+        self.c_fin = array("d", [0.0]) * slots
+        self.c_visit = array("q", [0]) * slots
+        self.a_chats = [0] * n_agents
+        self.a_first = [0] * n_agents
+        # The due completion of a virtual-clock agent, (time, event id) as a reschedule would
+        # push it (id -1: none due); the time of its earliest event on the calendar (inf:
+        # none), and of its later ones, if any, latest pushed (earliest in time) last.
+        self.a_due_t = array("d", [0.0]) * n_agents
+        self.a_due_id = array("q", [-1]) * n_agents
+        self.a_next_t = array("d", [math.inf]) * n_agents
+        self.a_later_t: list[list[float] | None] = [None] * n_agents
+        self.deferred = -1  # the agent whose completion is being handled: its push waits
+        # free[g][h]: agents of group g on the floor holding h contacts with a slot free, in the
+        # order they became free; a_seq[a], a global sequence number of when a became free
+        # (it orders agents of different groups freed at the same instant).
+        self.free: list[list[OrderedDict[int, None]]] = [
+            [OrderedDict() for _ in range(cap)] for cap in g_cap]
+        self.a_seq = array("q", [0]) * n_agents
         self.seq = 0
         self.seg_agent: list[int] = []
         self.seg_on: list[float] = []
         self.seg_off: list[float] = []
         self.pool: list[Event] = []
-        # Bound once: the hot path schedules with SimPy's own heap and event ids, as
-        # Environment.schedule does, without the call.
-        # SimPy only reads an event's callback list (nobody waits on these events), so one
-        # list serves every completion.
-        self.on_done_callbacks = [self._on_done]
-        self.env_queue = self.env._queue
+        # Handling completions, a few per contact, go to a calendar queue of the run's own
+        # rather than to SimPy's heap (see the module docstring): bucket b holds the events of
+        # [b w, (b + 1) w) as (time, event id, visit, agent), visit -1 for a virtual-clock
+        # agent's due completion.  The width makes about 4 events a bucket on
+        # average whatever the team size, so a push or a pop costs the same at 200 agents as
+        # at 5,000.  Event ids come from SimPy's counter: the order is (time, id), SimPy's.
+        expected = float(scenario.contacts.sum())
+        width_s = max(4.0 * self.horizon_s / (1.2 * expected + 1.0), self.stop_s / 2**21)
+        self.inv_width = 1.0 / width_s
+        self.calendar: list[list[tuple[float, int, int]] | None] = (
+            [None] * (int(self.stop_s * self.inv_width) + 1))
+        self.cur = 0  # the bucket of the current time (or an earlier one, all empty since)
         self.env_eid = self.env._eid
 
     # ----------------------------------------------------------------------------------------
     def execute(self) -> Records:
         env = self.env
         self.roster_pos = 0
-        if self.roster.events:
-            self._later(self.roster.events[0][0], self._on_roster, None)
-        # The external arrivals are known in advance and sorted: rather than one SimPy event
-        # each, they are merged here with SimPy's own event queue (completions, shifts,
-        # breaks), which the environment steps through.  At equal times the scheduled event
-        # goes first (an agent frees up before a contact arrives).
+        if self.r_time:
+            self._later(self.r_time[0], self._on_roster, None)
+        # Three sources are merged here, in the order one heap of them all would give:
+        # the external arrivals (known in advance and sorted, so never queued), the calendar
+        # of completions, and SimPy's event queue (shifts, breaks), which the environment
+        # steps through.  Calendar and SimPy events are ordered by (time, event id); at equal
+        # times a queued event goes before an arrival (an agent frees up before a contact
+        # arrives).  Events at or after the stop are never queued.
         queue = env._queue  # SimPy's heap of (time, priority, id, event)
         step = env.step
         offer = self._offer
+        finish = self._finish
+        virtual_done = self._virtual_done
+        calendar = self.calendar
+        inv_width = self.inv_width
+        last = len(calendar) - 1
         arrival, v_queue = self.v_arrival, self.v_queue
         stop = self.stop_s
+        inf = math.inf
         n = self.n_external
         k = 0
+        cur = 0
         while True:
-            if k < n:
-                t = arrival[k]
-                if not queue or t < queue[0][0]:
-                    env._now = t
-                    offer(k, v_queue[k], t)
-                    k += 1
+            ta = arrival[k] if k < n else inf
+            bucket = calendar[cur]
+            if not bucket:
+                # Move to the first bucket holding anything, but never past the bucket of the
+                # next arrival or SimPy event (one at that time may queue a completion there).
+                ts = queue[0][0] if queue else inf
+                bound = ta if ta < ts else ts
+                lb = int(bound * inv_width) if bound < stop else last
+                while not bucket and cur < lb:
+                    cur += 1
+                    bucket = calendar[cur]
+                    if bucket and len(bucket) > 1:
+                        heapify(bucket)  # filled unsorted while in the future
+                self.cur = cur
+            if bucket:
+                tc, eid, x, a = bucket[0]
+                if not queue or tc < queue[0][0] or (tc == queue[0][0] and eid < queue[0][2]):
+                    if ta < tc:
+                        env._now = ta
+                        offer(k, v_queue[k], ta)
+                        k += 1
+                        continue
+                    heappop(bucket)
+                    env._now = tc
+                    if x >= 0:
+                        finish(x, a, tc)
+                    else:
+                        virtual_done(a, eid, tc)
                     continue
-            if not queue or queue[0][0] >= stop:
+            # Nothing in the calendar before the arrival or SimPy event, whichever is first.
+            ts = queue[0][0] if queue else inf
+            if ta < ts:
+                env._now = ta
+                offer(k, v_queue[k], ta)
+                k += 1
+                continue
+            if ts >= stop:
                 break
             step()
         env._now = stop
         return self._records()
+
+    def _queue_completion(self, t: float, eid: int, x: int, a: int) -> None:
+        """Put (t, eid, x, a) in its calendar bucket: kept a heap if it is the current one."""
+        if t >= self.stop_s:
+            return  # would never be handled
+        b = int(t * self.inv_width)
+        bucket = self.calendar[b]
+        if bucket is None:
+            self.calendar[b] = [(t, eid, x, a)]
+        elif b == self.cur:
+            heappush(bucket, (t, eid, x, a))
+        else:
+            bucket.append((t, eid, x, a))
 
     def _later(self, delay: float, callback: Callable[[Event], None], payload: object) -> None:
         """Call ``callback`` in ``delay`` seconds with ``payload`` as the event's value.
@@ -227,121 +335,188 @@ class _Run:
     # Contacts
     def _offer(self, v: int, q: int, now: float) -> None:
         """A contact enters queue ``q``: to the best free agent, else to the queue."""
-        a_token = self.a_token
-        avail = self.avail
         voice = self.q_voice[q]
         only = self.q_only_group[q]
         if only >= 0:
-            # One group takes this queue: the common case, kept short.
-            heap = avail[only]
-            while heap:
-                e = heap[0]
-                if a_token[e[4]] == e[3]:
-                    if voice and e[0]:
-                        break  # the most free agent holds chats: none is free for a call
-                    heappop(heap)
-                    a = e[4]
-                    self._start(v, a, now)
-                    if self.a_held[a] < self.a_cap[a]:
+            # One group takes this queue: the common case, kept short.  The least loaded
+            # bucket that holds anyone; a call needs an agent holding nothing.
+            for bucket in self.free[only]:
+                if bucket:
+                    a = bucket.popitem(last=False)[0]
+                    self.a_free[a] = False
+                    self._start(v, q, a, now)
+                    if self.a_held[a] < self.g_cap[only]:
                         self._make_available(a, now)
                     return
-                heappop(heap)  # stale: the agent's state changed since
+                if voice:
+                    break
             self.waiting[q].append(v)
             return
+        free = self.free
         for tier in self.groups_for[q]:
-            best = best_heap = None
+            best = best_bucket = None
             for g in tier:
-                heap = avail[g]
-                while heap:
-                    e = heap[0]
-                    if a_token[e[4]] == e[3]:
-                        # Keyed by contacts held: if the head holds any, nobody here is free
-                        # for a call.
-                        if not (voice and e[0]) and (best is None or e < best):
-                            best, best_heap = e, heap
+                for held, bucket in enumerate(free[g]):
+                    if bucket:
+                        # (contacts held, sequence): the sequence follows free-since.
+                        key = (held, self.a_seq[next(iter(bucket))])
+                        if best is None or key < best:
+                            best, best_bucket = key, bucket
                         break
-                    heappop(heap)  # stale: the agent's state changed since
+                    if voice:
+                        break  # a call needs an agent holding nothing
             if best is not None:
-                heappop(best_heap)
-                a = best[4]
-                self._start(v, a, now)
-                if self.a_held[a] < self.a_cap[a]:
+                a = best_bucket.popitem(last=False)[0]
+                self.a_free[a] = False
+                self._start(v, q, a, now)
+                if self.a_held[a] < self.g_cap[self.a_group[a]]:
                     self._make_available(a, now)
                 return
         self.waiting[q].append(v)
 
     def _make_available(self, a: int, now: float) -> None:
         self.seq += 1
-        heappush(self.avail[self.a_group[a]],
-                       (self.a_held[a], now, self.seq, self.a_token[a], a))
+        self.a_seq[a] = self.seq
+        self.free[self.a_group[a]][self.a_held[a]][a] = None
+        self.a_free[a] = True
 
-    def _start(self, v: int, a: int, now: float) -> None:
-        # Outcome and wait of answered visits follow from start_s; _records fills them in.
-        q = self.v_queue[v]
+    def _unfree(self, a: int) -> None:
+        """Take ``a`` out of its bucket (its held count or status is about to change)."""
+        if self.a_free[a]:
+            self.a_free[a] = False
+            del self.free[self.a_group[a]][self.a_held[a]][a]
+
+    def _start(self, v: int, q: int, a: int, now: float) -> None:
+        """Agent ``a`` takes visit ``v`` of queue ``q``.
+
+        The agent is not in a bucket here: _offer took it out, _fill runs for agents that
+        are not.  Outcome and wait of answered visits follow from start_s (_records)."""
         self.v_start[v] = now
         self.v_agent[v] = a
-        work = self.v_work[v] * self.a_speed[a][q] + self.wrap_s[q]
-        self.a_token[a] += 1
+        g = self.a_group[a]
+        work = self.v_work[v] * self.g_speed[g][q] + self.wrap_s[q]
         if self.q_voice[q]:
-            self.a_held[a] += self.a_cap[a]  # a call fills every slot; nothing slows it
-        elif self.a_virtual[a]:
+            self.a_held[a] += self.g_cap[g]  # a call fills every slot; nothing slows it
+        elif self.g_virtual[g]:
             self._advance(a, now)
             self.a_held[a] += 1
-            heappush(self.a_vheap[a], (self.a_vclock[a] + work, v))
+            # The chat joins the agent's slots; the earliest stays the earliest unless it is.
+            fin = self.a_vclock[a] + work
+            n = self.a_chats[a]
+            i = a * self.c_width + n
+            self.c_fin[i] = fin
+            self.c_visit[i] = v
+            self.a_chats[a] = n + 1
+            if n == 0:
+                self.a_first[a] = i
+            else:
+                f = self.a_first[a]
+                first = self.c_fin[f]
+                if fin < first or (fin == first and v < self.c_visit[f]):
+                    self.a_first[a] = i
             self._schedule_virtual(a, now)
             return
         else:
             self.a_held[a] += 1
-        # self._later(work, self._on_done, (v, a)), inlined: this is the hottest path.
-        pool = self.pool
-        if pool:
-            ev = pool.pop()  # recycled: already marked ok
-        else:
-            ev = Event(self.env)
-            ev._ok = True
-        ev.callbacks = self.on_done_callbacks
-        ev._value = v  # its agent is v_agent[v]
-        heappush(self.env_queue, (now + work, NORMAL, next(self.env_eid), ev))
-
-    def _on_done(self, event: Event) -> None:
-        v = event._value
-        self.pool.append(event)
-        self._finish(v, self.v_agent[v], self.env._now)
+        # self._queue_completion(now + work, next(self.env_eid), v, a), inlined: this is
+        # the hottest path.
+        t = now + work
+        eid = next(self.env_eid)  # taken even if never queued: ids order ties
+        if t < self.stop_s:
+            b = int(t * self.inv_width)
+            bucket = self.calendar[b]
+            if bucket is None:
+                self.calendar[b] = [(t, eid, v, a)]
+            elif b == self.cur:
+                heappush(bucket, (t, eid, v, a))
+            else:
+                bucket.append((t, eid, v, a))
 
     # Exact chat slowdown: an agent-level virtual clock (see the module docstring).
     def _advance(self, a: int, now: float) -> None:
         held = self.a_held[a]
         if held:
-            self.a_vclock[a] += (now - self.a_vtime[a]) / (1.0 + self.a_slow[a] * (held - 1))
+            self.a_vclock[a] += ((now - self.a_vtime[a])
+                                 / (1.0 + self.g_slow[self.a_group[a]] * (held - 1)))
         self.a_vtime[a] = now
 
     def _schedule_virtual(self, a: int, now: float) -> None:
-        self.a_vtoken[a] += 1
-        heap = self.a_vheap[a]
-        if heap:
-            rate = 1.0 / (1.0 + self.a_slow[a] * (self.a_held[a] - 1))
-            delay = max(0.0, (heap[0][0] - self.a_vclock[a]) / rate)
-            self._later(delay, self._on_virtual_done, (a, self.a_vtoken[a]))
+        """Set the agent's due completion from its earliest chat and its current rate."""
+        if self.a_chats[a]:
+            rate = 1.0 / (1.0 + self.g_slow[self.a_group[a]] * (self.a_held[a] - 1))
+            t = now + max(0.0, (self.c_fin[self.a_first[a]] - self.a_vclock[a]) / rate)
+            self.a_due_t[a] = t
+            self.a_due_id[a] = next(self.env_eid)  # the id a pushed event would take
+            if a != self.deferred:
+                self._push_due(a)
+        else:
+            self.a_due_id[a] = -1
 
-    def _on_virtual_done(self, event: Event) -> None:
-        a, token = event._value
-        self.pool.append(event)
-        if token != self.a_vtoken[a]:
-            return  # superseded by a reschedule
-        now = self.env._now
+    def _push_due(self, a: int) -> None:
+        """Queue the due completion unless an event of the agent comes at or before it."""
+        t = self.a_due_t[a]
+        first = self.a_next_t[a]
+        if first <= t:
+            return
+        if first < math.inf:
+            later = self.a_later_t[a]
+            if later is None:
+                self.a_later_t[a] = [first]
+            else:
+                later.append(first)
+        self.a_next_t[a] = t
+        self._queue_completion(t, self.a_due_id[a], -1, a)
+
+    def _virtual_done(self, a: int, eid: int, now: float) -> None:
+        later = self.a_later_t[a]  # this event was the agent's earliest: the next one
+        self.a_next_t[a] = later.pop() if later else math.inf
+        if eid != self.a_due_id[a]:
+            # The due completion moved later (or there is none): queue it now if no other
+            # event of the agent comes first.
+            if self.a_due_id[a] >= 0:
+                self._push_due(a)
+            return
         self._advance(a, now)
-        _, v = heappop(self.a_vheap[a])
+        v = self._pop_first_chat(a)
         self.a_held[a] -= 1
+        # The next due is pushed once, after _finish has refilled the slot (which moves it).
+        self.deferred = a
         self._schedule_virtual(a, now)
         self.a_held[a] += 1  # _finish releases the slot
         self._finish(v, a, now)
+        self.deferred = -1
+        if self.a_due_id[a] >= 0:
+            self._push_due(a)
+
+    def _pop_first_chat(self, a: int) -> int:
+        """Remove the agent's earliest chat (the last slot fills its place); its visit."""
+        c_fin, c_visit = self.c_fin, self.c_visit
+        f = self.a_first[a]
+        v = c_visit[f]
+        n = self.a_chats[a] - 1
+        base = a * self.c_width
+        last = base + n
+        if f != last:
+            c_fin[f] = c_fin[last]
+            c_visit[f] = c_visit[last]
+        self.a_chats[a] = n
+        if n:
+            best = base
+            best_fin = c_fin[base]
+            for i in range(base + 1, last):
+                fin = c_fin[i]
+                if fin < best_fin or (fin == best_fin and c_visit[i] < c_visit[best]):
+                    best, best_fin = i, fin
+            self.a_first[a] = best
+        return v
 
     def _finish(self, v: int, a: int, now: float) -> None:
         """Visit ``v`` ends: record it, maybe transfer it, and free the agent's slot(s)."""
         self.v_end[v] = now
         q = self.v_queue[v]
-        self.a_held[a] -= self.a_cap[a] if self.q_voice[q] else 1
-        self.a_token[a] += 1
+        if self.a_free[a]:
+            self._unfree(a)
+        self.a_held[a] -= self.g_cap[self.a_group[a]] if self.q_voice[q] else 1
         if self.transfer_to[q]:
             u = self.t_draw[q].next()
             for cum, target in self.transfer_to[q]:
@@ -380,23 +555,28 @@ class _Run:
         the one of highest priority, then the contact that waited longest.  An agent holding
         chats cannot take a call.
         """
-        waiting = self.waiting
-        q_voice = self.q_voice
-        deadline = self.v_deadline
-        tiers = self.queues_for[self.a_group[a]]
-        cap = self.a_cap[a]
+        g = self.a_group[a]
+        only = self.g_only_queue[g]
         held = self.a_held
-        only = self.g_only_queue[self.a_group[a]]
-        if only >= 0 and cap == 1 and held[a] == 0:
+        deadline = self.v_deadline
+        if only >= 0 and held[a] == 0 and self.g_cap[g] == 1:
             # A dedicated one-slot agent (a single skill): the common case, kept short.
-            dq = waiting[only]
+            dq = self.waiting[only]
             while dq and deadline[dq[0]] <= now:
                 self.v_abandoned[dq.popleft()] = 1
             if dq:
-                self._start(dq.popleft(), a, now)
-            else:
-                self._make_available(a, now)
+                self._start(dq.popleft(), only, a, now)
+                return
+            # self._make_available(a, now), inlined
+            self.seq += 1
+            self.a_seq[a] = self.seq
+            self.free[g][0][a] = None
+            self.a_free[a] = True
             return
+        waiting = self.waiting
+        q_voice = self.q_voice
+        tiers = self.queues_for[g]
+        cap = self.g_cap[g]
         while held[a] < cap:
             idle = held[a] == 0
             v = -1
@@ -423,25 +603,26 @@ class _Run:
             if v < 0:
                 self._make_available(a, now)
                 return
-            self._start(v, a, now)
+            self._start(v, best_q, a, now)
 
     # ----------------------------------------------------------------------------------------
     # Shifts and breaks
     def _on_roster(self, event: Event) -> None:
         self.pool.append(event)
-        events = self.roster.events
+        times = self.r_time
         now = self.env._now
         i = self.roster_pos
-        while i < len(events) and events[i][0] <= now:
-            _, kind, a, break_s = events[i]
-            i += 1
+        n = len(times)
+        while i < n and times[i] <= now:
+            kind, a = self.r_kind[i], self.r_agent[i]
             if kind == ON:
                 self._come_on(a, now)
             else:
-                self._leave(a, now, break_s if kind == BREAK else -1.0)
+                self._leave(a, now, self.r_break[i] if kind == BREAK else -1.0)
+            i += 1
         self.roster_pos = i
-        if i < len(events):
-            self._later(events[i][0] - now, self._on_roster, None)
+        if i < n:
+            self._later(times[i] - now, self._on_roster, None)
 
     def _come_on(self, a: int, now: float) -> None:
         status = self.a_status[a]
@@ -450,7 +631,6 @@ class _Run:
         if status == _OFF:
             self.a_on_since[a] = now
         self.a_status[a] = _ON
-        self.a_token[a] += 1
         self._fill(a, now)
 
     def _leave(self, a: int, now: float, break_s: float) -> None:
@@ -463,7 +643,7 @@ class _Run:
             if break_s < 0.0:
                 self.a_break_s[a] = -1.0  # the shift ends before the break could start
             return
-        self.a_token[a] += 1  # no longer available
+        self._unfree(a)  # no longer available
         self.a_break_s[a] = break_s
         if self.a_held[a] == 0:
             self._go_off(a, now)
@@ -472,7 +652,6 @@ class _Run:
 
     def _go_off(self, a: int, now: float) -> None:
         self.a_status[a] = _OFF
-        self.a_token[a] += 1
         self.seg_agent.append(a)
         self.seg_on.append(self.a_on_since[a])
         self.seg_off.append(now)
