@@ -72,6 +72,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/bench_erlang_a.py
 	$(PY) bench/bench_results.py
 	$(PY) bench/bench_plan.py
+	$(PY) bench/bench_history.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -604,6 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     _add_review(sub)
     add_plan_parser(sub)
+    from planner.history_cli import add_history_parser  # it imports planner.cli itself
+
+    add_history_parser(sub)
     return parser
 
 
