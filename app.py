@@ -1,5 +1,5 @@
-"""peakplan's Streamlit app: staffing calculator, scenario editor and simulator, comparisons,
-sweep results.  ``make app`` runs it (``.venv/bin/streamlit run app.py``).
+"""peakplan's Streamlit app: staffing calculator, scenario editor and simulator with named
+what-ifs, comparisons of several, the capacity review, sweep results.  ``make app`` runs it (``.venv/bin/streamlit run app.py``).
 
 A thin shell over the public functions of ``planner`` and ``sim``: the pages (``app_pages/``)
 read inputs, call them and show what they return.  Bad input is shown as the command line's
@@ -29,6 +29,8 @@ PAGES = [
             default=True),
     st.Page("app_pages/scenario.py", title="Scenario", url_path="scenario"),
     st.Page("app_pages/compare.py", title="Compare", url_path="compare"),
+    st.Page("app_pages/review.py", title="Capacity review", url_path="review"),
+    st.Page("app_pages/plan.py", title="Plan", url_path="plan"),
     st.Page("app_pages/sweeps.py", title="Sweeps and plans", url_path="sweeps"),
 ]
 

@@ -19,8 +19,11 @@ from planner.staffing import QueuePlan, interval_totals, peak_summary, read_targ
 from app_pages import charts, inputs, runs, ui
 
 K = f"{ui.KEEP}calc."
-for key, value in {"mode": "One interval", "contacts": 100.0, "interval_min": 30,
-                   "aht_s": 180.0, "channel": "voice", "chat_concurrency": 3,
+# It opens on the peak: Singles' Day's forecast and targets (the one-interval mode holds the
+# README's known answer, 100 calls in 30 min at 180 s -> 14 agents).
+PEAK = "singles_day_forecast.csv"
+for key, value in {"mode": "A forecast (CSV)", "contacts": 100.0, "interval_min": 30,
+                   "aht_s": 180.0, "wrap_up_s": 0.0, "channel": "voice", "chat_concurrency": 3,
                    "chat_slowdown_pct": 15.0, "sl_pct": 80, "within_s": 20.0,
                    "max_asa_s": 0.0, "max_occupancy_pct": 0, "patience_s": 0.0,
                    "max_abandon_pct": 0.0, "shrinkage_pct": 30.0,
@@ -65,7 +68,7 @@ else:
                           horizontal=True)
         if source == "Shipped":
             shipped = inputs.shipped_forecasts()
-            ui.default(K + "forecast", next(iter(shipped), None))
+            ui.default(K + "forecast", PEAK if PEAK in shipped else next(iter(shipped), None))
             forecast_pick = st.selectbox("Shipped forecast", list(shipped), key=K + "forecast",
                                          on_change=follow_forecast)
         else:
@@ -97,9 +100,12 @@ with st.expander("Targets, handle time, shrinkage, occupancy cap, patience",
     if not uses_settings:
         st.caption("A targets file is used: these settings are not.")
     a, b, c, d = st.columns(4)
-    a.number_input("Mean handle time, AHT (s)", min_value=1.0, step=10.0, key=K + "aht_s",
-                   help="Talk or chat time + hold + wrap-up. For a forecast: used where the "
-                        "CSV has no aht_s.")
+    a.number_input("Handle time, without wrap-up (s)", min_value=1.0, step=10.0,
+                   key=K + "aht_s", help="Talk or chat time + hold (chat: with one chat held), "
+                                         "as on the Scenario page.")
+    a.number_input("Wrap-up (s)", min_value=0.0, step=10.0, key=K + "wrap_up_s",
+                   help="After-contact work. AHT = handle time + wrap-up; for a forecast, "
+                        "used where the CSV has no aht_s.")
     a.selectbox("Channel", ["voice", "chat"], key=K + "channel")
     if st.session_state[K + "channel"] == "chat":
         a.number_input("Chats held at once", min_value=1, max_value=20, step=1,
@@ -128,7 +134,8 @@ def settings_plan() -> QueuePlan:
         raise InputError("needs a mean patience (abandonment is modelled by Erlang A only)",
                          field="max abandoned")
     chat = s[K + "channel"] == "chat"
-    data = {"channel": s[K + "channel"], "aht_s": s[K + "aht_s"], "patience_s": patience,
+    data = {"channel": s[K + "channel"], "aht_s": s[K + "aht_s"] + s[K + "wrap_up_s"],
+            "patience_s": patience,
             "shrinkage": s[K + "shrinkage_pct"] / 100.0,
             "chat_concurrency": int(s[K + "chat_concurrency"]) if chat else 1,
             "chat_slowdown": s[K + "chat_slowdown_pct"] / 100.0 if chat else 0.0,
@@ -182,17 +189,21 @@ def show_one(table: pd.DataFrame, plan: QueuePlan) -> None:
     row = table.iloc[0]
     t = plan.target
     st.subheader("Agents needed")
-    m = st.columns(6)
+    m = st.columns(3) + st.columns(3)
     m[0].metric("Agents on the floor", ui.fmt_count(int(row["agents"]), "agent"))
-    m[1].metric(f"Scheduled ({100 * plan.shrinkage:g}% shrinkage)",
-                ui.fmt_count(int(row["scheduled"]), "agent"))
-    m[2].metric(f"Service level ({t.within_s or 0:g} s)", ui.fmt_percent(row["service_level"]))
+    m[1].metric("Scheduled", ui.fmt_count(int(row["scheduled"]), "agent"),
+                help=f"Agents on the floor / (1 - shrinkage), shrinkage "
+                     f"{100 * plan.shrinkage:g}%.")
+    m[2].metric("Service level", ui.fmt_percent(row["service_level"]),
+                help=f"Answered within {t.within_s or 0:g} s / offered.")
     m[3].metric("ASA", ui.fmt_seconds(row["asa_s"]))
     m[4].metric("Occupancy", ui.fmt_percent(row["occupancy"]))
     m[5].metric("P(abandon)" if plan.patience_s else "P(wait)",
                 ui.fmt_percent(row["p_abandon"] if plan.patience_s else row["p_wait"]))
-    st.caption(f"Offered: {row['contacts']:g} contacts, AHT {row['aht_s']:g} s = "
-               f"{row['traffic_erl']:.2f} Erlangs ({row['model'].replace('_', ' ')}).")
+    st.caption(f"Scheduled after {100 * plan.shrinkage:g}% shrinkage; service level within "
+               f"{t.within_s or 0:g} s. Offered: {row['contacts']:,g} contacts, AHT "
+               f"{row['aht_s']:g} s (handle time + wrap-up) = {row['traffic_erl']:.2f} "
+               f"Erlangs ({row['model'].replace('_', ' ')}).")
 
 
 try:
@@ -226,10 +237,14 @@ else:
                "(the Scenario page simulates the pooled team).")
 
 st.subheader("Requirement table")
-# A column with no value at all (P(abandon) under Erlang C) is left out.
-shown = ui.as_percent(table.dropna(axis="columns", how="all"))
-st.dataframe(shown, hide_index=True, column_config=ui.column_config(shown),
-             key="calc.table")
+# A column with no value at all (P(abandon) under Erlang C) is left out; one interval has no
+# time or queue of its own to show.
+shown = table.dropna(axis="columns", how="all")
+if mode == "One interval":
+    shown = shown.drop(columns=["interval_start", "queue"], errors="ignore")
+ui.table(shown, key="calc.table", labels={"aht_s": "AHT (with wrap-up)",
+                                          "chat_slowdown": "slowdown per extra chat"},
+         fmt={"chat_slowdown": "{:.0%}"} if "chat_slowdown" in shown.columns else None)
 st.download_button("Download the table (CSV)",
                    table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M").encode("utf-8"),
                    file_name="staffing.csv", mime="text/csv", key="calc.download",

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-__all__ = ["agents_needed", "service_level", "queue_length", "occupancy", "difference",
-           "sweep_lines", "MISS_COLOUR"]
+__all__ = ["agents_needed", "service_level", "service_level_by_queue", "queue_length",
+           "occupancy", "difference", "difference_by_queue", "need_vs_roster",
+           "need_by_queue", "plan_lines", "sweep_lines", "MISS_COLOUR"]
 
 MISS_COLOUR = "#d62728"
 # A palette without a strong red, so that red means "misses a target" only.
@@ -24,6 +25,23 @@ _SCHEME = alt.Scale(scheme="dark2")
 _TIME = alt.X("interval_start:T", title="interval start (scenario time)",
               axis=alt.Axis(format="%H:%M", labelOverlap=True))
 _TIME_TOOLTIP = alt.Tooltip("interval_start:T", title="interval", format="%Y-%m-%d %H:%M")
+
+
+def _layer(*charts: alt.Chart) -> alt.LayerChart:
+    """The layers that have rows: an empty layer makes Vega warn "Infinite extent" in the
+    browser's console (its scale has no domain)."""
+    kept = [c for c in charts if not (isinstance(c.data, pd.DataFrame) and c.data.empty)]
+    return alt.layer(*kept)
+
+
+def _grid(charts: list[alt.Chart], columns: int = 2) -> alt.ConcatChart:
+    """Panels in a grid; each panel's title names its series, so no legend."""
+    return alt.concat(*charts, columns=columns).configure_legend(disable=True)
+
+
+def _in_order(frame: pd.DataFrame, order: Sequence[str] | None) -> list[tuple[str, pd.DataFrame]]:
+    names = list(order) if order is not None else list(pd.unique(frame["queue"]))
+    return [(q, frame[frame["queue"] == q]) for q in names if (frame["queue"] == q).any()]
 
 
 def _segments(frame: pd.DataFrame, value: str, by: str) -> pd.DataFrame:
@@ -53,7 +71,7 @@ def agents_needed(table: pd.DataFrame, totals: pd.DataFrame) -> alt.LayerChart:
         x=_TIME, y=alt.Y("scheduled:Q"),
         tooltip=[_TIME_TOOLTIP, alt.Tooltip("scheduled:Q", title="scheduled (all queues)"),
                  alt.Tooltip("agents:Q", title="on the floor (all queues)")])
-    return alt.layer(bars, line).properties(height=320)
+    return _layer(bars, line).properties(height=320)
 
 
 def _band(frame: pd.DataFrame, value: str, by: str, title: str, *,
@@ -91,8 +109,21 @@ def service_level(frame: pd.DataFrame) -> alt.LayerChart:
     missed = alt.Chart(data[data["miss"].astype(bool)]).mark_point(
         shape="circle", size=110, filled=False, strokeWidth=2.5, color=MISS_COLOUR).encode(
         x=_TIME, y=y, tooltip=tips)
-    return alt.layer(line, _band(data, "service_level", "queue", "queue", clip=True), rule,
-                     missed).properties(height=340)
+    return _layer(line, _band(data, "service_level", "queue", "queue", clip=True), rule,
+                  missed).properties(height=340)
+
+
+def service_level_by_queue(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
+                           width: int = 380, height: int = 180) -> alt.ConcatChart:
+    """:func:`service_level` as small multiples, one panel per queue, each with its target
+    line (dashed) and its misses (red rings)."""
+    panels = []
+    for q, part in _in_order(frame, order):
+        target = part["target"].dropna()
+        title = f"{q}" + (f" (target {100 * target.iloc[0]:.0f}%)" if len(target) else "")
+        panels.append(service_level(part).properties(title=title, width=width,
+                                                       height=height))
+    return _grid(panels)
 
 
 def queue_length(frame: pd.DataFrame) -> alt.LayerChart:
@@ -104,8 +135,8 @@ def queue_length(frame: pd.DataFrame) -> alt.LayerChart:
         tooltip=[_TIME_TOOLTIP, "queue:N",
                  alt.Tooltip("mean_queue:Q", format=".2f", title="waiting (mean)"),
                  alt.Tooltip("max_queue:Q", format=".1f", title="waiting (max)")])
-    return alt.layer(line, _band(data, "mean_queue", "queue", "queue", clip=True, high=None)
-                     ).properties(height=260)
+    return _layer(line, _band(data, "mean_queue", "queue", "queue", clip=True, high=None)
+                  ).properties(height=260)
 
 
 def occupancy(frame: pd.DataFrame) -> alt.LayerChart:
@@ -118,31 +149,137 @@ def occupancy(frame: pd.DataFrame) -> alt.LayerChart:
         tooltip=[_TIME_TOOLTIP, "group:N",
                  alt.Tooltip("occupancy:Q", format=".1%"),
                  alt.Tooltip("agents:Q", format=".1f", title="agents on the floor")])
-    return alt.layer(line, _band(data, "occupancy", "group", "agent group", clip=True)
-                     ).properties(height=260)
+    burn = alt.Chart(pd.DataFrame({"burn_out": [0.9]})).mark_rule(
+        color=MISS_COLOUR, strokeDash=[2, 2]).encode(
+        y="burn_out:Q", tooltip=[alt.Tooltip("burn_out:Q", format=".0%",
+                                             title="burn-out above")])
+    return _layer(line, _band(data, "occupancy", "group", "agent group", clip=True), burn
+                  ).properties(height=260)
 
 
 def difference(frame: pd.DataFrame, value: str, label: str, *, pct: bool) -> alt.LayerChart:
-    """B - A per interval and queue with its 95% CI band, and the zero line."""
-    data = _segments(frame, value, "queue")
-    fmt = "+.1%" if pct else "+.2f"
-    y = alt.Y(f"{value}:Q", title=f"{label}, B - A",
-              axis=alt.Axis(format="+.0%" if pct else "+~g"))
+    """B - A per interval and queue with its 95% CI band, and the zero line.  A difference of
+    two shares is in percentage points, and its band is clipped to [-100, 100] pp (a share
+    lies in [0, 100]%, so the difference of two cannot leave that range)."""
+    data = frame.copy()
+    if pct:
+        data[value] = 100.0 * data[value]
+        data[f"{value}_ci95"] = 100.0 * data[f"{value}_ci95"]
+    data = _segments(data, value, "queue")
+    unit = " (pp)" if pct else ""
+    fmt = "+.1f" if pct else "+.2f"
+    y = alt.Y(f"{value}:Q", title=f"{label}, B - A{unit}", axis=alt.Axis(format="+,~f"),
+              scale=alt.Scale(domain=[-100, 100], clamp=True) if pct and
+              data[value].abs().max() > 60 else alt.Scale())
     line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
         x=_TIME, y=y, color=_colour("queue", "queue"), detail="_seg:N",
         tooltip=[_TIME_TOOLTIP, "queue:N",
-                 alt.Tooltip(f"{value}:Q", format=fmt, title="B - A"),
-                 alt.Tooltip(f"{value}_ci95:Q", format=".1%" if pct else ".2f",
-                             title="± 95% CI")])
+                 alt.Tooltip(f"{value}:Q", format=fmt, title=f"B - A{unit}"),
+                 alt.Tooltip(f"{value}_ci95:Q", format=".1f" if pct else ".2f",
+                             title=f"± 95% CI{unit}")])
+    half = data[f"{value}_ci95"].fillna(0.0)
+    band_data = data.assign(_lo=data[value] - half, _hi=data[value] + half)
+    if pct:
+        band_data["_lo"] = band_data["_lo"].clip(lower=-100.0)
+        band_data["_hi"] = band_data["_hi"].clip(upper=100.0)
+    band = alt.Chart(band_data).mark_area(opacity=0.15).encode(
+        x=_TIME, y="_lo:Q", y2="_hi:Q", color=_colour("queue", "queue"), detail="_seg:N")
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="grey").encode(y="zero:Q")
-    return alt.layer(line, _band(data, value, "queue", "queue", clip=False), zero
-                     ).properties(height=340)
+    return _layer(line, band, zero).properties(height=340)
+
+
+def difference_by_queue(frame: pd.DataFrame, value: str, label: str, *, pct: bool,
+                        order: Sequence[str] | None = None, width: int = 380,
+                        height: int = 170) -> alt.ConcatChart:
+    """:func:`difference` as small multiples, one panel per queue."""
+    panels = [difference(part, value, label, pct=pct).properties(title=str(q), width=width,
+                                                                 height=height)
+              for q, part in _in_order(frame, order)]
+    return _grid(panels)
+
+
+def need_vs_roster(per_interval: pd.DataFrame) -> alt.LayerChart:
+    """Agents required (Erlang, all queues) against agents rostered on the floor per interval;
+    the gap shaded red where the roster is short, grey where it has more than Erlang asks."""
+    data = per_interval.copy()
+    data["short_lo"] = data[["on_floor", "required"]].min(axis=1)
+    long = data.melt(id_vars=["interval_start", "gap", "on_duty"],
+                     value_vars=["required", "on_floor"], var_name="series",
+                     value_name="agents")
+    long["series"] = long["series"].map({"required": "required (Erlang, per queue, summed)",
+                                         "on_floor": "rostered on the floor"})
+    tips = [_TIME_TOOLTIP, alt.Tooltip("series:N", title=""),
+            alt.Tooltip("agents:Q", format=",.1f", title="agents"),
+            alt.Tooltip("gap:Q", format="+,.1f", title="gap (required - on the floor)"),
+            alt.Tooltip("on_duty:Q", format=",.1f", title="on duty (breaks in)")]
+    line = alt.Chart(long).mark_line(interpolate="step-after", point=alt.OverlayMarkDef(
+        size=12)).encode(
+        x=_TIME, y=alt.Y("agents:Q", title="agents"),
+        color=alt.Color("series:N", title="", scale=alt.Scale(
+            domain=["required (Erlang, per queue, summed)", "rostered on the floor"],
+            range=["black", "#1b9e77"]), legend=alt.Legend(orient="top", labelLimit=0)),
+        strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
+            domain=["required (Erlang, per queue, summed)", "rostered on the floor"],
+            range=[[5, 3], [1, 0]])), tooltip=tips)
+    short = alt.Chart(data).mark_area(interpolate="step-after", opacity=0.3,
+                                      color=MISS_COLOUR).encode(
+        x=_TIME, y="short_lo:Q", y2="required:Q")
+    return _layer(line, short).properties(height=300)
+
+
+def need_by_queue(per_queue: pd.DataFrame, *, order: Sequence[str] | None = None,
+                  width: int = 380, height: int = 150) -> alt.ConcatChart:
+    """Per queue: Erlang agents required against agents on the floor in the groups that
+    take the queue first (small multiples); red where short."""
+    panels = []
+    for q, part in _in_order(per_queue, order):
+        d = part.assign(lo=part[["first_agents", "required"]].min(axis=1))
+        long = d.melt(id_vars=["interval_start", "gap"], value_vars=["required",
+                                                                      "first_agents"],
+                      var_name="series", value_name="agents")
+        long["series"] = long["series"].map({"required": "required (Erlang)",
+                                             "first_agents": "first-preference agents"})
+        line = alt.Chart(long).mark_line(interpolate="step-after").encode(
+            x=_TIME, y=alt.Y("agents:Q", title="agents"),
+            color=alt.Color("series:N", title="", scale=alt.Scale(
+                domain=["required (Erlang)", "first-preference agents"],
+                range=["black", "#1b9e77"])),
+            strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(
+                domain=["required (Erlang)", "first-preference agents"],
+                range=[[5, 3], [1, 0]])),
+            tooltip=[_TIME_TOOLTIP, "series:N",
+                     alt.Tooltip("agents:Q", format=",.1f"),
+                     alt.Tooltip("gap:Q", format="+,.1f", title="gap")])
+        short = alt.Chart(d).mark_area(interpolate="step-after", opacity=0.3,
+                                       color=MISS_COLOUR).encode(x=_TIME, y="lo:Q",
+                                                                 y2="required:Q")
+        panels.append(_layer(line, short).properties(
+            title=f"{q}: black dashed required (Erlang), green first-preference agents",
+            width=width, height=height))
+    return _grid(panels)
+
+
+def plan_lines(frame: pd.DataFrame) -> alt.LayerChart:
+    """Agents per interval, one line per ``series`` (required, current, planned)."""
+    order = list(pd.unique(frame["series"]))
+    line = alt.Chart(frame).mark_line(interpolate="step-after").encode(
+        x=_TIME, y=alt.Y("agents:Q", title="agents"),
+        color=alt.Color("series:N", title="", sort=order, scale=alt.Scale(
+            domain=order, range=["black", "#7570b3", "#1b9e77"][:len(order)]),
+            legend=alt.Legend(orient="top", labelLimit=0)),
+        strokeDash=alt.StrokeDash("series:N", sort=order, legend=None, scale=alt.Scale(
+            domain=order, range=[[5, 3], [1, 0], [1, 0]][:len(order)])),
+        tooltip=[_TIME_TOOLTIP, "series:N", alt.Tooltip("agents:Q", format=",.1f")])
+    return _layer(line).properties(height=300)
 
 
 def sweep_lines(frame: pd.DataFrame, *, x: str, colour: str | None, value: str, label: str,
-                pct: bool, tooltip: Sequence[str] = ()) -> alt.LayerChart:
+                pct: bool, tooltip: Sequence[str] = (), x_title: str | None = None,
+                colour_title: str | None = None,
+                target: float | None = None) -> alt.LayerChart:
     """A measure against one varied parameter, one line per value of another, with 95% CI
-    error bars; filled points meet the queue's targets (on the mean), open ones do not."""
+    error bars; filled points meet the queue's targets (on the mean), open ones do not;
+    ``target`` a dashed line.  Axis and legend titles: ``x_title``, ``colour_title``."""
     data = frame.rename(columns={x: "_x", value: "_y"}).copy()
     half = data[f"{value}_ci95"].fillna(0.0)
     data["_lo"], data["_hi"] = data["_y"] - half, data["_y"] + half
@@ -153,18 +290,18 @@ def sweep_lines(frame: pd.DataFrame, *, x: str, colour: str | None, value: str, 
         else pd.Series("", index=data.index)
     data["target met"] = met.map({"true": "yes", "false": "no"}).fillna("-")
     axis = alt.Axis(format="%") if pct else alt.Axis()
-    colour_enc = alt.Color("_colour:N", title=colour or "", scale=_SCHEME,
-                           legend=alt.Legend() if colour else None)
-    tips = [alt.Tooltip("_x:Q", title=x),
+    colour_enc = alt.Color("_colour:N", title=colour_title or colour or "", scale=_SCHEME,
+                           legend=alt.Legend(labelLimit=0, titleLimit=0) if colour else None)
+    tips = [alt.Tooltip("_x:Q", title=x_title or x),
             alt.Tooltip("_y:Q", title=label, format=".1%" if pct else ".2f"),
             alt.Tooltip(f"{value}_ci95:Q", title="± 95% CI", format=".1%" if pct else ".2f"),
             alt.Tooltip("target met:N")] + [alt.Tooltip(f"{t}:N") for t in tooltip]
     if colour:
-        tips.insert(1, alt.Tooltip("_colour:N", title=colour))
+        tips.insert(1, alt.Tooltip("_colour:N", title=colour_title or colour))
     whole = bool(pd.api.types.is_integer_dtype(data["_x"]) or
                  (data["_x"].dropna() % 1 == 0).all())
     base = alt.Chart(data).encode(x=alt.X(
-        "_x:Q", title=x, scale=alt.Scale(zero=False),
+        "_x:Q", title=x_title or x, scale=alt.Scale(zero=False),
         axis=alt.Axis(tickMinStep=1, format="d") if whole else alt.Axis()))
     lines = base.mark_line().encode(y=alt.Y("_y:Q", title=label, axis=axis,
                                             scale=alt.Scale(zero=False)), color=colour_enc)
@@ -175,4 +312,10 @@ def sweep_lines(frame: pd.DataFrame, *, x: str, colour: str | None, value: str, 
         fill=alt.condition(alt.datum["target met"] == "no", alt.value("white"),
                            alt.Fill("_colour:N", scale=_SCHEME, legend=None)),
         tooltip=tips)
-    return alt.layer(bars, lines, points).properties(height=360)
+    layers = [bars, lines, points]
+    if target is not None:
+        layers.append(alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
+            strokeDash=[6, 4], color="grey").encode(
+            y="target:Q", tooltip=[alt.Tooltip("target:Q", format=".0%" if pct else "g",
+                                               title="target")]))
+    return _layer(*layers).properties(height=360)

@@ -93,8 +93,11 @@ def shipped_targets() -> dict[str, Path]:
 
 
 def scenario_text(scenario: Scenario) -> str:
-    """The scenario as self-contained YAML (arrivals inline, scale applied)."""
-    return yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True,
+    """The scenario as self-contained YAML (arrivals inline, scale applied), floats without
+    the noise of binary arithmetic (``496.8``, not ``496.79999999999995``)."""
+    from sim.yaml_edit import tidy
+
+    return yaml.safe_dump(tidy(scenario.to_dict()), sort_keys=False, allow_unicode=True,
                           width=100)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow
 import streamlit as st
@@ -37,7 +38,7 @@ from sim import metrics
 from sim.replications import COMPARED, Simulation, paired_difference, simulate
 from sim.scenario import Scenario, check_run_size
 
-from app_pages import bounded, inputs, workspace
+from app_pages import bounded, inputs, roster, workspace
 from app_pages.inputs import Upload, scenario_from_text, scenario_text
 
 __all__ = ["staffing", "shipped_scenario_text", "shipped_stamp", "shipped_text",
@@ -46,7 +47,10 @@ __all__ = ["staffing", "shipped_scenario_text", "shipped_stamp", "shipped_text",
            "simulation_tables", "Compared", "compared", "interval_results", "group_results",
            "misses", "targets_of", "paired_difference",
            "SweepResults", "read_sweep_folder", "read_sweep_summary", "sweep_folders",
-           "sweep_intervals", "COMPARED"]
+           "sweep_intervals", "COMPARED", "coverage", "effect", "summary_difference",
+           "judged", "miss_counts", "MIN_CONTACTS"]
+
+MIN_CONTACTS = 5.0  # intervals with fewer contacts are too small to judge (the review's rule)
 
 T = TypeVar("T")
 
@@ -251,6 +255,72 @@ def compared(text_a: str, source_a: str, text_b: str, source_b: str, *, seed: in
     sim_b = simulation(text_b, source=source_b, seed=seed, reps=reps)
     return Compared(summary_a=sim_a.queue_summary(), summary_b=sim_b.queue_summary(),
                     difference=paired_difference(sim_a, sim_b))
+
+
+@st.cache_data(show_spinner="Erlang requirement and roster...", max_entries=32)
+def coverage(text: str, source: str) -> roster.Coverage:
+    """:func:`app_pages.roster.coverage` of the scenario written as ``text``."""
+    return roster.coverage(scenario_of(text, source))
+
+
+def summary_difference(sim_a: Simulation, sim_b: Simulation) -> pd.DataFrame:
+    """B - A over the horizon per queue (and ``all``), replication by replication (common
+    random numbers), mean and 95% half-width: service level and abandon rate in percentage
+    points (``*_pp``), ASA in seconds, abandoned and answered contacts."""
+    keys = ["rep", "queue"]
+    cols = ["service_level", "abandon_rate", "asa_s", "abandoned", "answered", "occupancy"]
+    a = sim_a.queue_reps[keys + cols]
+    b = sim_b.queue_reps[keys + cols]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    diff = both[keys].copy()
+    for c in cols:
+        name = f"{c}_pp" if c in ("service_level", "abandon_rate", "occupancy") else c
+        scale = 100.0 if name.endswith("_pp") else 1.0
+        diff[name] = scale * (both[f"{c}_b"] - both[f"{c}_a"])
+    out = metrics.mean_ci(diff, keys=["queue"])
+    for c in ("service_level_pp", "abandon_rate_pp", "occupancy_pp"):
+        # The difference of two shares lies in [-100, 100] pp: so does its interval.
+        lo = (out[c] - out[f"{c}_ci95"]).clip(lower=-100.0)
+        hi = (out[c] + out[f"{c}_ci95"]).clip(upper=100.0)
+        out[f"{c}_ci95"] = np.maximum(out[c] - lo, hi - out[c])
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def effect(text_a: str, source_a: str, text_b: str, source_b: str, *, seed: int,
+           reps: int) -> pd.DataFrame:
+    """:func:`summary_difference` of two simulations with the same seed and replications."""
+    return summary_difference(simulation(text_a, source=source_a, seed=seed, reps=reps),
+                              simulation(text_b, source=source_b, seed=seed, reps=reps))
+
+
+def judged(frame: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Rows of :func:`interval_results` big enough to judge: at least :data:`MIN_CONTACTS`
+    contacts forecast for the queue in the interval (arrivals, not the simulated offered,
+    so the set is the same in every run), after the warm-up."""
+    contacts = pd.Series(
+        scenario.contacts.reshape(-1),
+        index=pd.MultiIndex.from_product([list(scenario.queues),
+                                          range(scenario.n_intervals)]))
+    forecast = contacts.reindex(list(zip(frame["queue"], frame["interval"]))).to_numpy()
+    first = int(np.ceil(scenario.spec.warmup_min / scenario.spec.interval_min - 1e-9))
+    return pd.Series((forecast >= MIN_CONTACTS) & (frame["interval"].to_numpy() >= first),
+                     index=frame.index)
+
+
+def miss_counts(frame: pd.DataFrame, scenario: Scenario) -> dict[str, int]:
+    """Intervals (time slots) in which at least one queue misses a target on the mean over
+    replications (``missing``), of the intervals judged (``judged``: some queue with at least
+    :data:`MIN_CONTACTS` contacts forecast); ``sure``: those where the miss is clear, the 95%
+    interval of the service level wholly below target; ``cells``: interval x queue misses."""
+    ok = judged(frame, scenario)
+    miss = frame["miss"] & ok
+    sure = miss & ((frame["service_level"] + frame["service_level_ci95"].fillna(0.0))
+                   < frame["target"])
+    return {"missing": int(frame.loc[miss, "interval"].nunique()),
+            "judged": int(frame.loc[ok, "interval"].nunique()),
+            "sure": int(frame.loc[sure, "interval"].nunique()),
+            "cells": int(miss.sum())}
 
 
 def targets_of(scenario: Scenario) -> pd.DataFrame:

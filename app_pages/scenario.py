@@ -1,9 +1,13 @@
-"""Page 2, Scenario: pick or upload a scenario, edit what planners change most, simulate.
+"""Page 2, Scenario: open a scenario (shipped, a saved what-if, a new one over a forecast, or
+an upload), build and change its roster, see need against roster and cost, simulate, save.
 
-The chosen scenario is in the URL (``?scenario=singles_day``).  Edits are kept in
-``st.session_state`` (they survive reruns and visits to other pages) and become key-path
-changes (:mod:`app_pages.edits`) that :meth:`Scenario.with_changes` validates; the edited
-scenario is what runs, what the Compare page offers and what "Download" saves.
+The open scenario is in the address (``?scenario=singles_day``, ``?whatif=peak_plus_temps``,
+``?new=singles_day_forecast.csv``), so a reload opens it again; a saved what-if is a YAML file
+in the workspace (:mod:`app_pages.whatifs`).  Edits are kept in ``st.session_state`` and
+become a scenario through :mod:`app_pages.edits` (validated like a file: a rejected value gets
+the same message, with its key path); the edited scenario is what runs, what the Compare page
+offers, and, written into the user's own file with its comments kept (:mod:`sim.yaml_edit`),
+what "Download" and "Save" write.
 """
 
 from __future__ import annotations
@@ -11,47 +15,88 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
+import yaml
 
 from sim.errors import InputError
+from sim.forecast import read_forecast
+from sim.planning import load_rules
+from sim.scenario import expected_visits, scenario_from_dict
+from sim.yaml_edit import edit_text
+from planner.staffing import read_targets
 
-from app_pages import charts, edits, inputs, runs, ui
+from app_pages import charts, edits, inputs, roster, runs, ui, whatifs
 
 K = f"{ui.KEEP}scn."
 UPLOAD = "upload"
+NO_RULES = "none: agent-hours only"
 shipped = inputs.shipped_scenarios()
-options = [*shipped, UPLOAD]
+forecasts = inputs.shipped_forecasts()
+saved = whatifs.names()
+options = [*shipped, *(f"whatif:{n}" for n in saved), *(f"new:{f}" for f in forecasts),
+           UPLOAD]
 FIRST = "singles_day" if "singles_day" in shipped else next(iter(shipped), UPLOAD)
 
-# The URL names the scenario on first load (a link to ?scenario=normal_day opens that one).
-if K + "choice" not in st.session_state:
-    wanted = st.query_params.get("scenario")
-    if wanted is not None and wanted not in shipped:
-        st.warning(f"There is no shipped scenario {wanted!r} (expected one of "
+
+def label_of(choice: str) -> str:
+    if choice == UPLOAD:
+        return "Upload a scenario file..."
+    if choice.startswith("whatif:"):
+        return f"what-if: {choice[7:]} ({whatifs.shown(choice[7:])})"
+    if choice.startswith("new:"):
+        return f"new scenario over {choice[4:]} (blank roster)"
+    return f"{choice} (scenarios/{shipped[choice].name})"
+
+
+def choice_from_url() -> str:
+    """The scenario the address names (a what-if first), or Singles' Day."""
+    q = st.query_params
+    if q.get("whatif"):
+        wanted = f"whatif:{q['whatif']}"
+        if wanted in options:
+            return wanted
+        st.warning(f"There is no saved what-if {q['whatif']!r} in the workspace (saved: "
+                   f"{', '.join(saved) or 'none'}): showing {FIRST}.")
+    elif q.get("new"):
+        wanted = f"new:{q['new']}"
+        if wanted in options:
+            return wanted
+        st.warning(f"There is no shipped forecast {q['new']!r}: showing {FIRST}.")
+    elif q.get("scenario") is not None:
+        if q["scenario"] in shipped:
+            return q["scenario"]
+        st.warning(f"There is no shipped scenario {q['scenario']!r} (expected one of "
                    f"{', '.join(shipped)}): showing {FIRST}.")
-    st.session_state[K + "choice"] = wanted if wanted in shipped else FIRST
+    return FIRST
+
+
+if st.session_state.get(K + "choice") not in options:
+    st.session_state[K + "choice"] = choice_from_url()
 ui.default(K + "seed", 1)
 ui.default(K + "reps", 3)
 ui.default(K + "scale", 1.0)
 
 st.title("Scenario")
-st.caption("Simulate a day with the roster, skills and routing you have: service level, "
-           "queues and occupancy per interval, with 95% confidence intervals over "
-           "replications (`peakplan simulate`).")
+st.caption("Build the roster (groups, skills, shifts, breaks), see where it falls short of "
+           "the Erlang requirement and what it costs, then simulate the day: service level, "
+           "queues and occupancy per interval with 95% confidence intervals over "
+           "replications (`peakplan simulate`). Save it as a named what-if to compare.")
 
-choice = st.selectbox(
-    "Scenario", options, key=K + "choice",
-    format_func=lambda c: "Upload a scenario file..." if c == UPLOAD
-    else f"{c} (scenarios/{shipped[c].name})")
-if choice == UPLOAD:
-    st.query_params.pop("scenario", None)
-else:
+choice = st.selectbox("Scenario", options, key=K + "choice", format_func=label_of)
+for k in ("scenario", "whatif", "new"):
+    st.query_params.pop(k, None)
+if choice.startswith("whatif:"):
+    st.query_params["whatif"] = choice[7:]
+elif choice.startswith("new:"):
+    st.query_params["new"] = choice[4:]
+elif choice != UPLOAD:
     st.query_params["scenario"] = choice
 
 
-def uploaded() -> tuple[str, str] | None:
-    """(YAML text, file name) of the uploaded scenario, or None; shows the problem of a bad
-    upload as the command line would print it."""
+def uploaded() -> tuple[str, str, str] | None:
+    """(self-contained YAML text, file name, the file as uploaded) of the uploaded scenario,
+    or None; shows the problem of a bad upload as the command line would print it."""
     c1, c2 = st.columns(2)
     up = c1.file_uploader("Scenario (YAML)", type=["yaml", "yml"], key="scn.upload")
     fc = c2.file_uploader("Its forecast CSV (needed when the scenario's arrivals.file names "
@@ -60,7 +105,7 @@ def uploaded() -> tuple[str, str] | None:
         kept = st.session_state.get("scn.uploaded")
         if kept:
             st.caption(f"Using {kept['name']}, uploaded earlier.")
-            return kept["text"], kept["name"]
+            return kept["text"], kept["name"], kept["raw"]
         return None
     a, f = inputs.Upload.of(up), inputs.Upload.of(fc)
     try:
@@ -70,28 +115,56 @@ def uploaded() -> tuple[str, str] | None:
         st.session_state.pop("scn.uploaded", None)
         ui.show_error(exc)
         return None
-    st.session_state["scn.uploaded"] = {"text": text, "name": a.name}
-    return text, a.name
+    raw = a.data.decode("utf-8", errors="replace")
+    # A file naming its forecast cannot be saved with it: its arrivals go inline instead.
+    if "file:" in raw and f is not None:
+        raw = text
+    st.session_state["scn.uploaded"] = {"text": text, "name": a.name, "raw": raw}
+    return text, a.name, raw
 
 
-if choice == UPLOAD:
-    got = uploaded()
-    if got is None:
-        st.info("Upload a scenario file: the format of `peakplan simulate` (see the README). "
-                "Arrivals inline, or the forecast CSV uploaded with it.")
-        st.stop()
-    text, source = got
-else:
-    path = shipped[choice]
-    source = f"scenarios/{path.name}"
-    try:
+# ---- open it: the text that runs (arrivals inline) and the file the edits are written into --
+forecast_file: Path | None = None  # the CSV a saved what-if needs beside it
+try:
+    if choice == UPLOAD:
+        got = uploaded()
+        if got is None:
+            st.info("Upload a scenario file: the format of `peakplan simulate` (see the "
+                    "README). Arrivals inline, or the forecast CSV uploaded with it.")
+            st.stop()
+        text, source, document = got
+    elif choice.startswith("whatif:"):
+        path = whatifs.path_of(choice[7:])
+        source = whatifs.shown(choice[7:])
+        document = path.read_text(encoding="utf-8")
+        try:
+            text = runs.shipped_text(path)
+        except InputError as exc:
+            raise InputError(exc.problem, file=source, field=exc.field) from None
+        forecast_file = whatifs.forecast_of(path)
+    elif choice.startswith("new:"):
+        fname = choice[4:]
+        fpath = forecasts[fname]
+        tpath = inputs.SCENARIOS / fname.replace("_forecast.csv", "_targets.yaml")
+        source = f"new over {fname}"
+        document = edits.blank_text(fname, forecast=read_forecast(fpath),
+                                    plans=read_targets(tpath) if tpath.is_file() else None,
+                                    name=f"new over {fname}")
+        text = inputs.scenario_text(scenario_from_dict(
+            yaml.safe_load(document), source=source, base_dir=inputs.SCENARIOS))
+        forecast_file = fpath
+    else:
+        path = shipped[choice]
+        source = f"scenarios/{path.name}"
+        document = path.read_text(encoding="utf-8")
         text = runs.shipped_text(path)
-    except InputError as exc:
-        ui.show_error(exc)
-        st.stop()
+        forecast_file = whatifs.forecast_of(path)
+except InputError as exc:
+    ui.show_error(exc)
+    st.stop()
 base = runs.scenario_of(text, source)
-token = hashlib.sha256(text.encode()).hexdigest()[:12]
-st.session_state["scn.base"] = {"text": text, "source": source, "label": choice,
+token = hashlib.sha256((text + source).encode()).hexdigest()[:12]
+st.session_state["scn.base"] = {"text": text, "source": source, "label": label_of(choice),
                                 "token": token}
 
 # ---- the edit tables -------------------------------------------------------------------
@@ -101,106 +174,293 @@ st.session_state["scn.base"] = {"text": text, "source": source, "label": choice,
 state = st.session_state.get("scn.edits")
 if state is None or state["token"] != token:
     version = 0 if state is None else state["version"] + 1
-    state = {"token": token, "version": version, "tables": edits.tables_of(base)}
+    first = edits.tables_of(base)
+    # "input": what the editors of this version were given (never their output: an editor
+    # given other data under the same key drops its edits); "tables": the latest edit.
+    state = {"token": token, "version": version, "input": first, "tables": first}
     st.session_state["scn.edits"] = state
-    st.session_state[K + "scale"] = 1.0
+    st.session_state[K + "scale"] = first.scale
 
 
 def reset() -> None:
     state["version"] += 1
-    state["tables"] = edits.tables_of(base)
-    st.session_state[K + "scale"] = 1.0
+    state["input"] = state["tables"] = edits.tables_of(base)
+    st.session_state[K + "scale"] = state["tables"].scale
 
 
+# Streamlit forgets an editor's edits when a run does not draw it (another page was open):
+# the latest tables then become the editors' input, under new keys.
+if state["tables"] is not state["input"] and not any(
+        f"scn.{t}.{token}.{state['version']}" in st.session_state
+        for t in ("groups", "shifts", "queues")):
+    state["input"] = state["tables"]
+    state["version"] += 1
 v = f"{token}.{state['version']}"
-tables: edits.Tables = state["tables"]
+tables: edits.Tables = state["input"]
 spec = base.spec
-st.markdown(f"**{spec.name}**: {base.n_intervals} intervals of {spec.interval_min:g} min "
-            f"from {spec.start:%Y-%m-%d %H:%M}, {len(base.queues)} queues, "
-            f"{len(base.groups)} agent groups, {base.contacts.sum():,.0f} contacts.")
+queues = list(base.queues)
 
-tab_heads, tab_skills, tab_chat, tab_volume = st.tabs(
-    ["Headcount", "Skills", "Chat and handle times", "Volume"])
-with tab_heads:
-    st.caption("Agents per shift and group; shift hours as HH:MM (an end at or before the "
-               "start crosses midnight).")
+tab_groups, tab_shifts, tab_queues = st.tabs(
+    ["Groups and skills", "Shifts and breaks", "Queues and volume"])
+with tab_groups:
+    st.caption("One row per agent group. Per queue: the group's preference (1 first, then "
+               "2...; blank = no skill); an agent who frees up takes its best-preference "
+               "queue first. Rename a group here (its shifts follow), add one in the last "
+               "row, remove one with the row's checkbox and the bin.")
+    groups = st.data_editor(
+        tables.groups, key=f"scn.groups.{v}", num_rows="dynamic", hide_index=True,
+        height=ui.editor_height(len(tables.groups), dynamic=True),
+        column_order=["group", *queues, "chat_concurrency", edits.SLOWDOWN_PCT],
+        column_config={
+            "group": st.column_config.TextColumn("agent group", required=True,
+                                                 max_chars=40),
+            **{q: st.column_config.TextColumn(q, max_chars=2,
+                                              help=f"preference for {q}: 1, 2... or blank")
+               for q in queues},
+            "chat_concurrency": st.column_config.NumberColumn(
+                "chats at once", min_value=1, max_value=20, step=1, format="%d",
+                default=1),
+            edits.SLOWDOWN_PCT: st.column_config.NumberColumn(
+                "slowdown per extra chat (%)", min_value=0.0, max_value=200.0, step=5.0,
+                format="%.0f%%", default=0.0,
+                help="Extra handle time per extra chat held: 15 = +15% (the calculator's "
+                     "unit).")})
+with tab_shifts:
+    st.caption("One row per shift: agents work it every day of the horizon; times HH:MM (an "
+               "end at or before the start crosses midnight). Breaks: `13:00 45 min over 90 "
+               "min` (a 45-minute break whose starts are spread over 90 minutes), several "
+               "separated by `;`. Add a shift in the last row.")
+    group_names = [str(g) for g in groups["group"].dropna().tolist() if str(g).strip()]
     shifts = st.data_editor(
-        tables.shifts, key=f"scn.shifts.{v}", num_rows="fixed", hide_index=True,
-        disabled=["group", "shift"],
-        column_config={"group": "agent group", "shift": "shift #",
-                       "start": st.column_config.TextColumn("start", max_chars=5),
-                       "end": st.column_config.TextColumn("end", max_chars=5),
-                       "agents": st.column_config.NumberColumn(
-                           "agents", min_value=0, step=1, format="%d")})
-with tab_skills:
-    st.caption("Which queues each group takes: the preference (1 first, then 2...); blank = "
-               "no skill. An agent who frees up takes its best-preference queue first.")
-    skills = st.data_editor(
-        tables.skills, key=f"scn.skills.{v}", num_rows="fixed",
-        column_config={q: st.column_config.NumberColumn(q, min_value=1, step=1, format="%d")
-                       for q in base.queues})
-with tab_chat:
-    c1, c2 = st.columns(2)
-    with c1:
-        st.caption("Chats an agent holds at once, and the extra handle time per extra chat.")
-        groups = st.data_editor(
-            tables.groups, key=f"scn.groups.{v}", num_rows="fixed", hide_index=True,
-            disabled=["group"],
-            column_config={"group": "agent group",
-                           "chat_concurrency": st.column_config.NumberColumn(
-                               "chats at once", min_value=1, max_value=20, step=1,
-                               format="%d"),
-                           "chat_slowdown": st.column_config.NumberColumn(
-                               "slowdown per extra chat", min_value=0.0, max_value=2.0,
-                               step=0.05, format="%.2f")})
-    with c2:
-        st.caption("Mean handle time per queue (chat: with one chat held) and after-contact "
-                   "work.")
-        queues = st.data_editor(
-            tables.queues, key=f"scn.queues.{v}", num_rows="fixed", hide_index=True,
-            disabled=["queue", "channel"],
-            column_config={"aht_s": st.column_config.NumberColumn(
-                               "handle time (s)", min_value=1.0, step=10.0, format="%.0f s"),
-                           "wrap_up_s": st.column_config.NumberColumn(
-                               "wrap-up (s)", min_value=0.0, step=10.0, format="%.0f s")})
-with tab_volume:
-    scale = st.number_input("Volume scale (x the forecast, every queue)", min_value=0.0,
+        tables.shifts, key=f"scn.shifts.{v}", num_rows="dynamic", hide_index=True,
+        height=ui.editor_height(len(tables.shifts), dynamic=True),
+        column_config={
+            "group": st.column_config.SelectboxColumn(
+                "agent group", options=group_names, required=True,
+                default=group_names[0] if group_names else None),
+            "start": st.column_config.TextColumn("start", max_chars=5, default="09:00"),
+            "end": st.column_config.TextColumn("end", max_chars=5, default="18:00"),
+            "agents": st.column_config.NumberColumn("agents", min_value=0, step=1,
+                                                    format="%d", default=0),
+            "breaks": st.column_config.TextColumn("breaks", width="large", default="")})
+    def add_shift() -> None:
+        """Append the shift of the "Add a shift" form to the latest tables."""
+        ss = st.session_state
+        row = {"group": ss.get("scn.add.group"), "start": ss.get("scn.add.start", ""),
+               "end": ss.get("scn.add.end", ""), "agents": int(ss.get("scn.add.agents", 0)),
+               "breaks": ss.get("scn.add.breaks", "")}
+        latest = state["tables"]
+        shifts_ = pd.concat([latest.shifts, pd.DataFrame([row])], ignore_index=True)
+        state["input"] = state["tables"] = edits.Tables(
+            groups=latest.groups, shifts=shifts_.astype({"agents": "int64"}),
+            queues=latest.queues, scale=latest.scale)
+        state["version"] += 1
+
+    with st.popover("Add a shift", icon=":material/add:"):
+        a1, a2, a3 = st.columns(3)
+        a1.selectbox("Agent group", group_names, key="scn.add.group")
+        a2.text_input("Start (HH:MM)", value="18:00", key="scn.add.start", max_chars=5)
+        a3.text_input("End (HH:MM)", value="23:00", key="scn.add.end", max_chars=5)
+        a1.number_input("Agents", min_value=0, value=10, step=1, key="scn.add.agents")
+        st.text_input("Breaks", value="", key="scn.add.breaks",
+                      placeholder="20:00 15 min over 30 min")
+        st.button("Add it", key="scn.add.go", on_click=add_shift, type="primary")
+with tab_queues:
+    st.caption("Handle time without wrap-up, and the wrap-up after it (seconds): AHT = both, "
+               "as on the calculator; chat: with one chat held. Volume: x the forecast per "
+               "queue, times the scale for every queue below.")
+    qtable = st.data_editor(
+        tables.queues, key=f"scn.queues.{v}", num_rows="fixed", hide_index=True,
+        height=ui.editor_height(len(tables.queues)),
+        disabled=["queue", "channel"],
+        column_config={"aht_s": st.column_config.NumberColumn(
+                           "handle time, without wrap-up (s)", min_value=1.0, step=10.0,
+                           format="%.0f s"),
+                       "wrap_up_s": st.column_config.NumberColumn(
+                           "wrap-up (s)", min_value=0.0, step=10.0, format="%.0f s"),
+                       "scale": st.column_config.NumberColumn(
+                           "volume (x forecast)", min_value=0.0, max_value=20.0, step=0.05,
+                           format="%.2f")})
+    scale = st.number_input("Volume scale for every queue (x the forecast)", min_value=0.0,
                             max_value=20.0, step=0.05, format="%.2f", key=K + "scale")
 
-tables = edits.Tables(shifts=shifts, skills=skills, groups=groups, queues=queues,
-                      scale=float(scale))
+tables = edits.Tables(groups=groups, shifts=shifts, queues=qtable, scale=float(scale))
+# A group added, removed or renamed changes the shifts' choice of groups: the tables are
+# taken as they are now and the editors drawn again with them.
+before = [str(g) for g in state["input"].groups["group"].tolist()]
+after = [str(g) for g in groups["group"].tolist()]
+# A shift added or removed changes the table's height (drawn to show every row).
+resized = len(shifts) != len(state["input"].shifts)
+if (before != after and all(g and g != "None" for g in after)) or resized:
+    old_names = dict(zip(state["input"].groups.index, before))
+    renamed_now = {old_names[i]: str(n) for i, n in zip(groups.index, groups["group"])
+                   if i in old_names and old_names[i] != str(n)}
+    moved_shifts = shifts.assign(group=shifts["group"].map(
+        lambda g: renamed_now.get(str(g), g)))
+    # A group removed takes its shifts with it.
+    removed = set(before) - set(after) - set(renamed_now)
+    moved_shifts = moved_shifts[~moved_shifts["group"].astype(str).isin(removed)]
+    state["input"] = state["tables"] = edits.Tables(
+        groups=groups.reset_index(drop=True), shifts=moved_shifts.reset_index(drop=True),
+        queues=qtable, scale=float(scale))
+    state["version"] += 1
+    st.rerun()
 state["tables"] = tables
+
 edited = None
+changes: dict | None = None
 try:
-    changes = edits.changes_from(base, tables)
-    edited = base.with_changes(changes) if changes else base
+    edited = edits.edited_scenario(base, tables)
+    changes = edits.changes_between(base, edited, edits.renames(base, groups))
+    edited_doc = edit_text(document, changes, source=source)
 except InputError as exc:
-    changes = None
     ui.show_error(exc)
     # The Compare page must not offer the last accepted edit as "as edited".
     st.session_state["scn.rejected"] = {"token": token, "message": str(exc)}
+    edited = None
 else:
     st.session_state.pop("scn.rejected", None)
 
 if changes:
     with st.expander(f"Your changes ({len(changes)})", expanded=False):
         st.dataframe(edits.describe(base, changes), hide_index=True, key="scn.changes")
-c1, c2 = st.columns([1, 3])
+c1, c2, c3 = st.columns([1, 1.4, 2])
 c1.button("Undo all changes", on_click=reset, key="scn.reset", icon=":material/undo:",
           disabled=changes == {})  # None: an edit was rejected, and undoing helps
 if edited is None:
     st.stop()
 
-edited_text = inputs.scenario_text(edited)
+edited_text = inputs.scenario_text(edited) if changes else text
 st.session_state["scn.edited"] = {"text": edited_text, "source": source,
-                                  "changes": len(changes or {}), "token": token}
-stem = Path(source).stem
-c2.download_button("Download the edited scenario (YAML)", edited_text.encode("utf-8"),
+                                  "changes": len(changes or {}), "token": token,
+                                  "document": edited_doc, "label": label_of(choice)}
+stem = Path(source).stem.replace(" ", "_")
+c2.download_button("Download the edited scenario (YAML)", edited_doc.encode("utf-8"),
                    file_name=f"{stem}_edited.yaml" if changes else f"{stem}.yaml",
                    mime="application/x-yaml", key="scn.download_yaml", on_click="ignore",
                    icon=":material/download:",
-                   help="Arrivals inline (the volume scale applied): it runs on its own with "
-                        "`peakplan simulate`.")
+                   help="Your file with its comments, only the edited values changed. "
+                        + (f"Its arrivals are the forecast {forecast_file.name}: keep it "
+                           "next to the file." if forecast_file else ""))
+
+
+def save_whatif() -> None:
+    name = str(st.session_state.get("scn.whatif_name", "")).strip()
+    try:
+        whatifs.save(name, st.session_state["scn.edited"]["document"],
+                     forecast=forecast_file,
+                     overwrite=bool(st.session_state.get("scn.whatif_replace")))
+    except InputError as exc:
+        st.session_state["scn.save_error"] = str(exc)
+        return
+    st.session_state.pop("scn.save_error", None)
+    stem_ = whatifs.slug(name)
+    # Where it came from, so that the Compare page offers the two side by side.
+    st.session_state.setdefault("scn.whatif_from", {})[stem_] = choice
+    st.session_state[K + "choice"] = f"whatif:{stem_}"
+    st.session_state["scn.saved"] = stem_
+
+
+with c3.popover("Save as a what-if", icon=":material/save:"):
+    st.text_input("Name", key="scn.whatif_name", max_chars=60,
+                  placeholder="peak plus 10 temps")
+    st.checkbox("Replace a what-if of that name", key="scn.whatif_replace")
+    st.button("Save in the workspace", key="scn.save", on_click=save_whatif,
+              type="primary")
+    st.caption(f"Saved as YAML in {whatifs.folder().name}/ of the workspace: "
+               "`peakplan simulate` reads it too. Open, compare or delete it later.")
+if st.session_state.get("scn.save_error"):
+    st.error(st.session_state["scn.save_error"], icon=":material/error:")
+if st.session_state.get("scn.saved") and choice == f"whatif:{st.session_state['scn.saved']}":
+    st.success(f"Saved as {whatifs.shown(st.session_state['scn.saved'])}.",
+               icon=":material/check:")
+if choice.startswith("whatif:"):
+    def delete_whatif() -> None:
+        whatifs.delete(choice[7:])
+        st.session_state[K + "choice"] = FIRST
+        st.session_state.pop("scn.saved", None)
+
+    c3.button(f"Delete the what-if {choice[7:]!r}", key="scn.delete", on_click=delete_whatif,
+              icon=":material/delete:")
+
+# ---- need against roster, and cost ---------------------------------------------------------
+contacts = float(edited.contacts.sum())
+visits = expected_visits(edited.spec)
+offered = float(sum(edited.contacts[i].sum() * visits.get(q, 1.0)
+                    for i, q in enumerate(edited.queues)))
+st.markdown(
+    f"**{edited.spec.name}**: {edited.n_intervals} intervals of "
+    f"{edited.spec.interval_min:g} min from {edited.spec.start:%Y-%m-%d %H:%M}, "
+    f"{len(edited.queues)} queues, {len(edited.groups)} agent groups; "
+    f"**{contacts:,.0f} contacts** arrive (the forecast x the volume scale); with transfers "
+    f"(a transferred contact is offered again in the queue it enters) about "
+    f"**{offered:,.0f} offered** in the queues.")
+
+cover = runs.coverage(edited_text, source)
+base_cover = runs.coverage(text, source) if changes else cover
+rules_files = {p.name: p for p in sorted(inputs.SCENARIOS.glob("*_rules.yaml"))}
+own = getattr(edited.spec, "planning", None)
+cost_options = (["the scenario's planning: rules"] if own is not None else []) + \
+    list(rules_files) + [NO_RULES]
+match = f"{Path(source).stem}_rules.yaml"
+if st.session_state.get(K + "rules") not in cost_options:
+    st.session_state[K + "rules"] = cost_options[0] if own is not None else (
+        match if match in rules_files else NO_RULES)
+
+st.subheader("Need against roster")
+c1, c2 = st.columns([3, 1])
+rules_pick = c2.selectbox("Costs from", cost_options, key=K + "rules",
+                          help="cost_per_hour per group of planning rules; a group they do "
+                               "not name costs 1.0 per hour.")
+rules = None
+try:
+    if rules_pick == "the scenario's planning: rules":
+        rules = own
+    elif rules_pick != NO_RULES:
+        rules = load_rules(rules_files[rules_pick])
+except InputError as exc:
+    ui.show_error(exc)
+cost = roster.roster_cost(edited, cover, rules, rules_pick if rules else None)
+base_cost = roster.roster_cost(base, base_cover, rules, rules_pick if rules else None)
+per = cover.per_interval
+short = per[per["gap"] > 0.5]
+m = c2.container()
+m.metric("Agent-hours (paid)", f"{cost.total_hours:,.1f} h",
+         delta=f"{cost.total_hours - base_cost.total_hours:+,.1f} h" if changes else None,
+         delta_color="off")
+if cost.total_cost is not None:
+    m.metric("Cost", f"{cost.total_cost:,.1f}",
+             delta=f"{cost.total_cost - base_cost.total_cost:+,.1f}" if changes else None,
+             delta_color="inverse", help="Agent-hours x cost_per_hour (cost units).")
+else:
+    m.caption("Cost needs planning rules (`planning:` in the scenario, or a rules file).")
+m.metric("Most heads on duty", f"{cover.peak_heads:,.0f}")
+m.metric("Intervals short of Erlang", f"{short['interval'].nunique()} of {len(per)}",
+         help="Rostered agents on the floor below the Erlang requirement summed over "
+              "queues (by more than half an agent). Erlang staffs each queue alone: a "
+              "cross-skilled team may need less; the simulation says.")
+with c1:
+    st.markdown("**Required (Erlang) against rostered on the floor** per interval; "
+                ":red[red]: short.")
+    st.altair_chart(charts.need_vs_roster(per), width="stretch", key="scn.chart.need")
+with st.expander("Per queue, headcount and cost per group"):
+    st.markdown("**Per queue**: Erlang agents against agents on the floor in the groups that "
+                "take the queue first (a group first for several queues is shared equally).")
+    st.altair_chart(charts.need_by_queue(cover.per_queue, order=queues),
+                    key="scn.chart.need_queue")
+    cg = cost.per_group.copy()
+    if changes:
+        cg = cg.merge(base_cost.per_group[["group", "agent_hours"]].rename(
+            columns={"agent_hours": "agent_hours_before"}), on="group", how="left")
+    ui.table(cg, key="scn.cost", percent=False, labels={
+        "agent_hours": "agent-hours", "cost_per_hour": "cost per hour",
+        "agent_hours_before": "agent-hours before the edits"})
+    if cost.unpriced:
+        st.caption(f"Not in the rules, counted at 1.0 per hour: {', '.join(cost.unpriced)}.")
+    ui.table(per[["interval_start", "required", "on_floor", "on_duty", "gap"]],
+             key="scn.need_table", percent=False,
+             labels={"required": "required (Erlang)", "on_floor": "on the floor",
+                     "on_duty": "on duty (breaks in)", "gap": "gap (+: short)"})
 
 # ---- run ---------------------------------------------------------------------------------
 st.subheader("Simulate")
@@ -213,7 +473,8 @@ seed, reps = int(st.session_state[K + "seed"]), int(st.session_state[K + "reps"]
 if c3.button("Run the simulation", type="primary", key="scn.run",
              icon=":material/play_arrow:"):
     st.session_state["scn.last_run"] = {"text": edited_text, "source": source, "seed": seed,
-                                        "reps": reps, "token": token}
+                                        "reps": reps, "token": token,
+                                        "base_text": text if changes else None}
 last = st.session_state.get("scn.last_run")
 if not last or last["token"] != token:
     st.info("Press **Run the simulation** to see service level, queues and occupancy per "
@@ -227,50 +488,76 @@ try:
     runs.check_run(last["text"], last["source"], reps=last["reps"])
     sim = runs.simulation_tables(last["text"], source=last["source"], seed=last["seed"],
                                  reps=last["reps"])
+    effect = None
+    if last.get("base_text") and last["reps"] >= 2:
+        runs.check_run(last["base_text"], last["source"], reps=last["reps"])
+        effect = runs.effect(last["base_text"], last["source"], last["text"],
+                             last["source"], seed=last["seed"], reps=last["reps"])
 except InputError as exc:
     ui.show_error(exc)
     st.stop()
 intervals, groups_i, summary = sim.intervals, sim.groups, sim.summary
+ran = runs.scenario_of(last["text"], last["source"])
 
 # ---- results -----------------------------------------------------------------------------
-n_miss = int(intervals["miss"].sum())
-n_busy = int((intervals["offered"] > 0).sum())
+counts = runs.miss_counts(intervals, ran)
 all_row = summary[summary["queue"] == "all"].iloc[0]
-m = st.columns(4)
-m[0].metric("Service level, all queues", ui.fmt_percent(all_row["service_level"]),
-            help="Answered within the queue's target time / offered, over the horizon.")
-m[1].metric("Abandoned", ui.fmt_percent(all_row["abandon_rate"]))
+burn = groups_i[groups_i["occupancy"] > roster.BURN_OUT]
+m = st.columns(5)
+m[0].metric("Service level", ui.fmt_percent(all_row["service_level"]),
+            help="All queues: answered within the queue's target time / offered, over the "
+                 "horizon.")
+m[1].metric("Abandoned", ui.fmt_percent(all_row["abandon_rate"]),
+            help=f"{all_row['abandoned']:,.0f} contacts, all queues.")
 m[2].metric("ASA", ui.fmt_seconds(all_row["asa_s"]), help="Mean wait of answered contacts.")
-m[3].metric("Intervals missing a target", f"{n_miss} of {n_busy}",
-            help="Interval x queue cells with contacts whose mean misses the queue's "
-                 "service-level, ASA or abandonment target.")
+m[3].metric("Intervals missing a target", f"{counts['missing']} of {counts['judged']}",
+            help=f"{ran.spec.interval_min:g}-minute intervals in which at least one queue "
+                 "misses its service-level, ASA or abandonment target on the mean over "
+                 f"replications ({counts['cells']} interval x queue cells). Judged: queues "
+                 f"with at least {runs.MIN_CONTACTS:g} contacts forecast in the interval, "
+                 "after the warm-up (the review's rule), so the count of judged intervals is "
+                 f"the same in every run. Clear misses (the 95% interval wholly below the "
+                 f"target): {counts['sure']}.")
+m[4].metric("Burn-out intervals", f"{burn['interval'].nunique()}",
+            help="Intervals in which an agent group's occupancy is above 90% (the review's "
+                 "flag): " + (", ".join(sorted(burn['group'].unique())) or "none"))
 st.caption(f"{sim.reps} replication{'s' if sim.reps > 1 else ''}, seed {sim.seed}; "
            "± = 95% confidence interval over replications.")
+if effect is not None:
+    e = effect.set_index("queue").loc["all"]
+    st.markdown(
+        f"**Effect of your changes** (same seed and replications, common random numbers): "
+        f"{cost.total_hours - base_cost.total_hours:+,.1f} agent-hours"
+        + (f", {cost.total_cost - base_cost.total_cost:+,.1f} cost units"
+           if cost.total_cost is not None else "")
+        + f"; abandoned {e['abandoned']:+,.0f} ±{e['abandoned_ci95']:,.0f} contacts; "
+          f"service level {e['service_level_pp']:+.1f} ±{e['service_level_pp_ci95']:.1f} pp.")
 
-shown_queues = st.multiselect("Queues shown in the charts", list(sim.queues),
-                              default=list(sim.queues), key=f"scn.shown.{token}")
+shown_queues = st.multiselect("Queues shown", list(sim.queues), default=list(sim.queues),
+                              key=f"scn.shown.{token}")
 sel = intervals[intervals["queue"].isin(shown_queues)]
-st.markdown("**Service level per interval** against the queue's target (dashed); band: 95% "
-            "confidence interval; :red[red rings]: intervals that miss a target.")
-st.altair_chart(charts.service_level(sel), width="stretch", key="scn.chart.sl")
+st.markdown("**Service level per interval**, one panel per queue, against its target "
+            "(dashed); band: 95% confidence interval; :red[red rings]: intervals that miss a "
+            "target.")
+if not sel.empty:
+    st.altair_chart(charts.service_level_by_queue(sel, order=shown_queues),
+                    key="scn.chart.sl")
 c1, c2 = st.columns(2)
 c1.markdown("**Queue length**: contacts waiting, time average per interval")
 c1.altair_chart(charts.queue_length(sel), width="stretch", key="scn.chart.queue")
-c2.markdown("**Occupancy per agent group**: time busy / time on the floor")
+c2.markdown("**Occupancy per agent group**: time busy / time on the floor; "
+            ":red[dotted]: 90%, above which agents burn out")
 c2.altair_chart(charts.occupancy(groups_i), width="stretch", key="scn.chart.occupancy")
 
 st.subheader("Over the horizon")
 cols = ["queue", "offered", "service_level", "service_level_ci95", "target", "asa_s",
         "asa_s_ci95", "abandon_rate", "abandon_rate_ci95", "occupancy", "occupancy_ci95",
         "mean_queue", "max_queue"]
-view = ui.as_percent(summary[cols])
-st.dataframe(view, hide_index=True, column_config=ui.column_config(
-    view, labels={"target": "SL target", "occupancy": "occupancy of its agents"}),
-    key="scn.summary")
-gview = ui.as_percent(sim.group_summary[["group", "occupancy", "occupancy_ci95",
-                                           "slot_occupancy", "slot_occupancy_ci95"]])
-st.dataframe(gview, hide_index=True, column_config=ui.column_config(gview),
-             key="scn.group_summary")
+ui.table(summary[cols], key="scn.summary",
+         labels={"target": "SL target", "occupancy": "occupancy of its agents",
+                 "offered": "offered (transfers counted again)"})
+ui.table(sim.group_summary[["group", "occupancy", "occupancy_ci95", "slot_occupancy",
+                            "slot_occupancy_ci95"]], key="scn.group_summary")
 
 st.subheader("Per interval")
 only = st.toggle("Only intervals that miss a target", key=K + "only_misses")
@@ -278,18 +565,10 @@ table = intervals[["interval_start", "queue", "offered", "service_level", "servi
                    "target", "asa_s", "abandon_rate", "mean_queue", "max_queue", "miss"]]
 if only:
     table = table[table["miss"]]
-table = ui.as_percent(table)
-fmt = {c: "{:.1f}%" for c in ("service_level", "service_level_ci95", "target", "abandon_rate")}
-fmt.update({"asa_s": "{:.1f} s", "offered": "{:.1f}", "mean_queue": "{:.2f}",
-            "max_queue": "{:.1f}", "interval_start": lambda t: f"{t:%Y-%m-%d %H:%M}"})
-styled = table.style.format(fmt, na_rep="-").apply(
-    lambda row: ["background-color: rgba(214, 39, 40, 0.18)" if row["miss"] else ""
-                 for _ in row], axis=1)
-st.dataframe(styled, hide_index=True, key="scn.intervals", column_config={
-    "interval_start": "interval start", "service_level": "service level",
-    "service_level_ci95": "± (95% CI)", "target": "SL target", "asa_s": "ASA",
-    "abandon_rate": "abandoned", "mean_queue": "waiting (mean)", "max_queue": "waiting (max)",
-    "miss": "misses a target"})
+ui.table(table, key="scn.intervals", highlight="miss",
+         labels={"service_level_ci95": "± (95% CI)", "target": "SL target",
+                 "miss": "misses a target"},
+         fmt={"mean_queue": "{:,.2f}"})
 
 out = intervals.copy()
 st.download_button("Download the results (CSV)",

@@ -15,7 +15,7 @@ import streamlit as st
 
 from sim.errors import InputError
 
-from app_pages import charts, runs, ui, workspace
+from app_pages import charts, inputs, runs, ui, workspace
 
 K = f"{ui.KEEP}swp."
 NONE = "(none)"
@@ -30,8 +30,6 @@ ui.default(K + "path", found[0] if found else "")
 st.title("Sweeps and plans")
 st.caption("Results of `peakplan sweep`: service level and more against the values varied, "
            "with 95% confidence intervals over replications.")
-st.info("`peakplan plan` (a roster built to meet the targets) does not exist yet; when it "
-        "does, its plans will open here too.", icon=":material/construction:")
 
 source = st.radio("Open", ["Folder", "Upload summary.csv"], key=K + "source", horizontal=True)
 results: runs.SweepResults | None = None
@@ -70,8 +68,26 @@ if not params:
     st.error("This sweep varies nothing: there is nothing to plot against.")
     st.stop()
 manifest = results.manifest or {}
+
+
+def swept_scenario() -> object | None:
+    """The shipped scenario the sweep ran on (sweep.json names it by its name), for the
+    shifts' hours in labels and the queues' targets."""
+    for path in inputs.shipped_scenarios().values():
+        try:
+            sc = runs.scenario_of(runs.shipped_text(path), f"scenarios/{path.name}")
+        except InputError:
+            continue
+        if sc.spec.name == manifest.get("scenario"):
+            return sc
+    return None
+
+
+swept = swept_scenario()
+label = {p: ui.path_label(p, swept) for p in params}
+label[NONE] = NONE
 st.markdown(f"**{manifest.get('scenario', 'sweep')}**: {summary['point'].nunique()} points, "
-            f"varied: {', '.join(f'`{p}`' for p in params)}"
+            f"varied: {', '.join(f'{label[p]} (`{p}`)' for p in params)}"
             + (f"; seed {manifest['seed']}" if "seed" in manifest else "")
             + ("" if manifest.get("common_random_numbers", True) else "; independent seeds"))
 
@@ -88,9 +104,9 @@ for key, value, allowed in (("x", x_default, params), ("colour", colour_default,
         st.session_state[K + key] = value
 
 c = st.columns(4)
-x = c[0].selectbox("x axis", params, key=K + "x")
+x = c[0].selectbox("x axis", params, key=K + "x", format_func=label.get)
 colour = c[1].selectbox("one line per", [p for p in [*params, NONE] if p != x],
-                        key=K + "colour") if len(params) > 1 else NONE
+                        key=K + "colour", format_func=label.get) if len(params) > 1 else NONE
 queue = c[2].selectbox("queue", queues, key=K + "queue")
 measure = c[3].selectbox("measure", [k for k in MEASURES if k in summary.columns],
                          key=K + "measure", format_func=MEASURES.get)
@@ -102,15 +118,25 @@ if rest:
     cols = st.columns(len(rest))
     for col, p in zip(cols, rest):
         values = sorted(sel[p].dropna().unique().tolist())
-        v = col.selectbox(f"{p} held at", values, key=f"swp.hold.{p}")
+        v = col.selectbox(f"{label[p]} held at", values, key=f"swp.hold.{p}")
         sel = sel[sel[p] == v]
 
-st.markdown(f"**{MEASURES[measure].capitalize()} of {queue}** against `{x}`"
-            + (f", one line per `{colour}`" if colour != NONE else "")
-            + ": bars are 95% confidence intervals; open points miss a target (on the mean).")
+target = None
+if swept is not None and queue in swept.spec.queues:
+    t = swept.spec.queues[queue].target
+    target = {"service_level": t.service_level, "asa_s": t.max_asa_s,
+              "abandon_rate": t.max_abandon, "occupancy": t.max_occupancy}.get(measure)
+st.markdown(f"**{MEASURES[measure].capitalize()} of {queue}** against {label[x]}"
+            + (f", one line per {label[colour]}" if colour != NONE else "")
+            + ": bars are 95% confidence intervals; open points miss a target (on the mean)"
+            + (f"; dashed: the target, {100 * target:.0f}%" if target is not None and
+               measure in ui.PERCENT_COLUMNS else f"; dashed: the target, {target:g}"
+               if target is not None else "") + ".")
 st.altair_chart(charts.sweep_lines(sel, x=x, colour=None if colour == NONE else colour,
                                    value=measure, label=MEASURES[measure],
-                                   pct=measure in ui.PERCENT_COLUMNS, tooltip=["point"]),
+                                   pct=measure in ui.PERCENT_COLUMNS, tooltip=["point"],
+                                   x_title=label[x], colour_title=label.get(colour),
+                                   target=target),
                 width="stretch", key="swp.chart")
 
 # ---- table -----------------------------------------------------------------------------------
@@ -118,17 +144,17 @@ st.subheader("Summary per point and queue")
 cols = ["point", *params, "queue"] + [c for c in summary.columns if c in (
     "service_level", "service_level_ci95", "asa_s", "asa_s_ci95", "abandon_rate",
     "abandon_rate_ci95", "occupancy", "occupancy_ci95", "target_met", "target_met_95")]
-view = ui.as_percent(summary[cols])
-st.dataframe(view, hide_index=True, key="swp.summary", column_config={
-    **ui.column_config(view), "target_met": st.column_config.Column("targets met (mean)"),
-    "target_met_95": st.column_config.Column("targets met (95% sure)")})
+ui.table(summary[cols], key="swp.summary", labels={
+    **{p: label[p] for p in params}, "target_met": "targets met (mean)",
+    "target_met_95": "targets met (95% sure)"})
 
 # ---- one point per interval --------------------------------------------------------------
 if results.has_intervals:
     st.subheader("One point per interval")
     points = summary.drop_duplicates("point").set_index("point")[params]
-    labels = {int(p): ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
-                                for k, v in row.items()) for p, row in points.iterrows()}
+    labels = {int(p): ", ".join(f"{label[k]} {v:g}" if isinstance(v, (int, float))
+                                else f"{label[k]} {v}" for k, v in row.items())
+              for p, row in points.iterrows()}
     point = st.selectbox("Point", list(labels), format_func=lambda p: f"{p}: {labels[p]}",
                          key="swp.point")
     folder = results.folder

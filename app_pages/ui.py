@@ -21,7 +21,8 @@ from sim.errors import InputError
 
 __all__ = ["KEEP", "keep_widget_values", "default", "show_error", "percent", "seconds",
            "agents", "number", "as_percent", "fmt_percent", "fmt_seconds", "fmt_count",
-           "kept_upload", "column_config", "PERCENT_COLUMNS",
+           "kept_upload", "column_config", "table", "path_label", "formats", "editor_height",
+           "PERCENT_COLUMNS",
            "SECONDS_COLUMNS", "COUNT_COLUMNS", "LABELS"]
 
 KEEP = "keep."
@@ -41,6 +42,115 @@ LABELS = {"asa_s": "ASA", "aht_s": "AHT", "traffic_erl": "traffic (Erlangs)",
 # Counts that are means over replications: one decimal.
 COUNT_COLUMNS = ("offered", "answered", "abandoned", "contacts", "transfers_in",
                  "transfers_out", "short_abandoned", "left_waiting")
+# Agents and hours: whole or one decimal, with thousands separators.
+AGENT_COLUMNS = ("agents", "scheduled", "required", "on_floor", "on_duty", "first_agents",
+                 "gap", "agent_hours", "cost", "cost_per_hour")
+DASH = "\u2013"  # what an empty cell shows: never "None" or "nan"
+
+
+def editor_height(rows: int, *, dynamic: bool = False) -> int:
+    """A data editor's height showing every row (and the "add row" line), no inner scroll."""
+    return 35 * (rows + 1 + (1 if dynamic else 0)) + 3
+
+
+def formats(frame: pd.DataFrame) -> dict[str, Any]:
+    """Display formats (after :func:`as_percent`): thousands separators for counts, "%",
+    " s", " pp" for differences of shares (columns ending ``_pp``)."""
+    out: dict[str, Any] = {}
+    for c in frame.columns:
+        base = c.removesuffix("_ci95")
+        if c.endswith("_pp") or c.endswith("_pp_ci95"):
+            out[c] = "{:+,.1f} pp" if not c.endswith("_ci95") else "\u00b1{:,.1f} pp"
+        elif base in PERCENT_COLUMNS:
+            out[c] = "{:.1f}%" if not c.endswith("_ci95") else "\u00b1{:.1f}%"
+        elif base in SECONDS_COLUMNS or base.endswith("_s"):
+            out[c] = "{:,.1f} s" if not c.endswith("_ci95") else "\u00b1{:,.1f} s"
+        elif base in COUNT_COLUMNS or base in AGENT_COLUMNS:
+            out[c] = "{:,.1f}" if not c.endswith("_ci95") else "\u00b1{:,.1f}"
+        elif c == "interval_start" or pd.api.types.is_datetime64_any_dtype(frame[c]):
+            out[c] = lambda t: f"{t:%Y-%m-%d %H:%M}" if pd.notna(t) else DASH
+        elif pd.api.types.is_float_dtype(frame[c]):
+            out[c] = "{:,.2f}"
+    return out
+
+
+def table(frame: pd.DataFrame, *, key: str, labels: dict[str, str] | None = None,
+          percent: bool = True, fmt: dict[str, Any] | None = None,
+          highlight: str | None = None, height: int | None = None) -> None:
+    """A read-only table: fractions as percentages, counts with thousands separators, units
+    in the values, empty cells as a dash; ``highlight`` names a boolean column whose rows are
+    tinted red (a miss)."""
+    view = as_percent(frame) if percent else frame.copy()
+    formats_ = {**formats(view), **(fmt or {})}
+    # Streamlit shows an empty cell as "None" whatever the Styler says: a column with empty
+    # cells is written out as text (a dash where empty).
+    for c in view.columns:
+        if view[c].isna().any() and not pd.api.types.is_bool_dtype(view[c]):
+            f = formats_.pop(c, None)
+            view[c] = [DASH if not _finite_or_value(x) else
+                       (f(x) if callable(f) else f.format(x) if f else str(x))
+                       for x in view[c]]
+    # The formats live in the Styler (one per column), the headings in column_config.
+    styled = view.style.format(formats_, na_rep=DASH)
+    if highlight is not None and highlight in view.columns:
+        styled = styled.apply(lambda row: ["background-color: rgba(214, 39, 40, 0.18)"
+                                           if row[highlight] else "" for _ in row], axis=1)
+    headings = {c: _label(c, labels) for c in view.columns}
+    st.dataframe(styled, hide_index=True, key=key, height=height or "auto",
+                 column_config={c: st.column_config.Column(h) for c, h in headings.items()})
+
+
+def _finite_or_value(x: object) -> bool:
+    """Whether a cell has a value (not None, NaN or NaT)."""
+    try:
+        return not bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _label(column: str, labels: dict[str, str] | None) -> str:
+    labels = labels or {}
+    if column in labels:
+        return labels[column]
+    base = column.removesuffix("_ci95")
+    name = LABELS.get(base, base.replace("_", " "))
+    return f"\u00b1 {name} (95% CI)" if column.endswith("_ci95") else name
+
+
+_FIELDS = {"agents": "agents", "chat_concurrency": "chats at once",
+           "chat_slowdown": "slowdown per extra chat", "aht_s": "handle time (s)",
+           "wrap_up_s": "wrap-up (s)", "patience_s": "patience (s)", "start": "start",
+           "end": "end", "service_level": "service-level target", "within_s": "answered "
+           "within (s)"}
+
+
+def path_label(path: str, scenario: Any | None = None) -> str:
+    """A key path as a planner reads it: ``agent_groups.temp.shifts[0].agents`` -> "agents on
+    temp's shift 1 (23:00-03:00)", ``arrivals.scale`` -> "volume (x forecast)"."""
+    import re
+
+    m = re.fullmatch(r"agent_groups\.([^.]+)\.shifts\[(\d+)\]\.(\w+)", path)
+    if m:
+        g, i, field = m.group(1), int(m.group(2)), m.group(3)
+        when = ""
+        try:
+            shift = scenario.spec.agent_groups[g].shifts[i]  # type: ignore[union-attr]
+            when = f" ({shift.start}-{shift.end})"
+        except (AttributeError, KeyError, IndexError):
+            pass
+        return f"{_FIELDS.get(field, field)} on {g}'s shift {i + 1}{when}"
+    if path == "arrivals.scale":
+        return "volume (x forecast)"
+    m = re.fullmatch(r"arrivals\.scale\.([^.]+)", path)
+    if m:
+        return f"volume of {m.group(1)} (x forecast)"
+    m = re.fullmatch(r"agent_groups\.([^.]+)\.(\w+)", path)
+    if m:
+        return f"{_FIELDS.get(m.group(2), m.group(2).replace('_', ' '))}, {m.group(1)}"
+    m = re.fullmatch(r"queues\.([^.]+)\.(?:target\.)?(\w+)", path)
+    if m:
+        return f"{_FIELDS.get(m.group(2), m.group(2).replace('_', ' '))}, {m.group(1)}"
+    return path.replace("_", " ").replace(".", " \u203a ")
 
 
 def keep_widget_values() -> None:

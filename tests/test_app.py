@@ -36,12 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # app_pages is a folder of the repo, not an installed package
     sys.path.insert(0, str(ROOT))
 
-from app_pages import bounded, edits, inputs, runs, workspace  # noqa: E402
+from app_pages import bounded, edits, inputs, roster, runs, workspace  # noqa: E402
+from sim.yaml_edit import DELETE  # noqa: E402
 from sim.replications import paired_difference  # noqa: E402
 
 APP = str(ROOT / "app.py")
 PAGES = {"calculator": "app_pages/calculator.py", "scenario": "app_pages/scenario.py",
-         "compare": "app_pages/compare.py", "sweeps": "app_pages/sweeps.py"}
+         "compare": "app_pages/compare.py", "review": "app_pages/review.py",
+         "sweeps": "app_pages/sweeps.py"}
+BEFORE_RUN_CHARTS = 2   # need against roster, and per queue (in an expander)
+AFTER_RUN_CHARTS = 5    # + service level per queue, queue length, occupancy
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,6 +58,30 @@ def open_page(name: str, *, query: dict[str, str] | None = None) -> AppTest:
     at.run()
     if name != "calculator":
         at.switch_page(PAGES[name]).run()
+    return at
+
+
+def numbers(column: pd.Series) -> np.ndarray:
+    """A shown column as numbers: "+1.3 pp", "85.0%", "1,234.5", "12.0 s" -> floats, the
+    dash of an empty cell -> NaN (a column with empty cells is shown as text)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=float)
+    text = column.astype(str).str.replace(r"(pp|%|s|,|\u00b1|\+)", "", regex=True).str.strip()
+    return pd.to_numeric(text.replace("\u2013", np.nan)).to_numpy(dtype=float)
+
+
+def shown_table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page that has all these columns."""
+    for d in at.dataframe:
+        if all(c in d.value.columns for c in columns):
+            return d.value
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def open_one_interval() -> AppTest:
+    """The calculator in its one-interval mode (it opens on Singles' Day's forecast)."""
+    at = open_page("calculator")
+    at.radio(key="keep.calc.mode").set_value("One interval").run()
     return at
 
 
@@ -112,8 +140,19 @@ def edit_cells(at: AppTest, table: str, rows: dict[int, dict[str, object]]) -> A
 
 
 def shift_row(scenario_path: Path, group: str, shift: int) -> int:
+    """The row of the shifts table holding shift ``shift`` (from 0) of ``group``."""
     table = edits.tables_of(load_scenario(scenario_path)).shifts
-    return int(np.flatnonzero((table["group"] == group) & (table["shift"] == shift))[0])
+    return int(np.flatnonzero(table["group"] == group)[shift])
+
+
+def add_rows(at: AppTest, table: str, rows: list[dict[str, object]], *,
+             edited: dict[int, dict[str, object]] | None = None,
+             deleted: list[int] | None = None) -> AppTest:
+    """Add (and edit, delete) rows of a data editor on the Scenario page, and rerun."""
+    at.session_state[editor_key(at, table)] = {"edited_rows": edited or {},
+                                               "added_rows": rows,
+                                               "deleted_rows": deleted or []}
+    return at.run()
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +174,7 @@ def test_every_page_loads_without_exception_or_error(page):
 ])
 def test_calculator_gives_the_agents_of_planner_erlang(contacts, aht_s, within_s, sl_pct,
                                                        patience_s):
-    at = open_page("calculator")
+    at = open_one_interval()
     for key, value in (("contacts", contacts), ("aht_s", aht_s), ("within_s", within_s),
                        ("patience_s", patience_s), ("shrinkage_pct", 30.0)):
         at.number_input(key=f"keep.calc.{key}").set_value(value)
@@ -165,8 +204,9 @@ def test_calculator_staffs_a_forecast_like_peakplan_staff():
     assert len(shown) == len(expected) == 48 * 4
     assert shown["agents"].tolist() == expected["agents"].tolist()
     assert shown["scheduled"].tolist() == expected["scheduled"].tolist()
-    # Shown in percent: 0.85 -> 85.
-    assert np.allclose(shown["service_level"].dropna(), 100 * expected["service_level"].dropna())
+    # Shown in percent: 0.85 -> "85.0%", a dash where there is no value.
+    assert np.allclose(numbers(shown["service_level"]), 100 * expected["service_level"],
+                       equal_nan=True, atol=0.051)
     assert len(at.get("vega_lite_chart")) == 1
     assert at.download_button[0].label.startswith("Download")
 
@@ -186,7 +226,7 @@ def test_calculator_bad_forecast_upload_shows_the_cli_message(tmp_path, monkeypa
 
 
 def test_calculator_max_abandon_needs_a_patience():
-    at = open_page("calculator")
+    at = open_one_interval()
     at.number_input(key="keep.calc.max_abandon_pct").set_value(5.0).run()
     assert not at.exception
     assert "needs a mean patience" in at.error[0].value
@@ -221,10 +261,10 @@ def run_scenario(at: AppTest, *, reps: int = 2) -> AppTest:
 
 def test_simulation_shows_charts_and_the_same_figures_as_simulate():
     at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
-    assert len(at.get("vega_lite_chart")) == 3   # service level, queue length, occupancy
+    assert len(at.get("vega_lite_chart")) == AFTER_RUN_CHARTS
     sim = simulate(load_scenario(ROOT / "scenarios/normal_day.yaml"), seed=1, reps=2)
     total = sim.queue_summary().set_index("queue").loc["all"]
-    assert metric(at, "Service level, all queues") == f"{100 * total['service_level']:.1f}%"
+    assert metric(at, "Service level") == f"{100 * total['service_level']:.1f}%"
     assert metric(at, "ASA") == f"{total['asa_s']:.1f} s"
     labels = [b.label for b in at.download_button]
     assert any("results (CSV)" in x for x in labels) and any("YAML" in x for x in labels)
@@ -233,7 +273,7 @@ def test_simulation_shows_charts_and_the_same_figures_as_simulate():
 def test_editing_a_headcount_changes_the_simulated_result():
     path = ROOT / "scenarios/normal_day.yaml"
     at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
-    before = metric(at, "Service level, all queues")
+    before = metric(at, "Service level")
     row = shift_row(path, "gold", 1)
     edit_cells(at, "shifts", {row: {"agents": 3}})
     assert_clean(at)
@@ -242,7 +282,7 @@ def test_editing_a_headcount_changes_the_simulated_result():
     assert any("changed since this run" in i.value for i in at.info)
     at.button(key="scn.run").click().run()
     assert_clean(at)
-    after = metric(at, "Service level, all queues")
+    after = metric(at, "Service level")
     assert after != before
     edited = load_scenario(path).with_changes({"agent_groups.gold.shifts[1].agents": 3})
     total = simulate(edited, seed=1, reps=2).queue_summary().set_index("queue").loc["all"]
@@ -265,7 +305,7 @@ def test_edits_survive_a_visit_to_another_page():
     assert at.selectbox(key="keep.scn.choice").value == "normal_day"
     assert at.number_input(key="keep.scn.scale").value == pytest.approx(1.2)
     assert at.session_state["scn.edited"]["changes"] == 2
-    shifts = at.data_editor[0].value
+    shifts = at.data_editor(key=editor_key(at, "shifts")).value
     assert shifts.iloc[shift_row(path, "voice", 1)]["agents"] == 9
 
 
@@ -340,28 +380,42 @@ def test_upload_errors_name_the_file_not_the_temporary_folder():
 def test_edited_tables_become_key_path_changes():
     base = load_scenario(ROOT / "scenarios/normal_day.yaml")
     t = edits.tables_of(base)
-    assert edits.changes_from(base, t) == {}
-    skills = t.skills.copy()
-    skills.loc["intern", "presales"] = pd.NA          # intern loses pre-sales
+    assert edits.changes_between(base, edits.edited_scenario(base, t)) == {}
     groups = t.groups.copy()
+    groups.loc[groups["group"] == "intern", "presales"] = ""        # intern loses pre-sales
     groups.loc[groups["group"] == "gold", "chat_concurrency"] = 5
+    groups.loc[groups["group"] == "gold", edits.SLOWDOWN_PCT] = 20.0  # percent, as shown
     queues = t.queues.copy()
     queues.loc[queues["queue"] == "aftersales", "aht_s"] = 700.0
-    changed = edits.Tables(shifts=t.shifts, skills=skills, groups=groups, queues=queues,
-                           scale=1.3)
-    changes = edits.changes_from(base, changed)
-    assert changes == {"agent_groups.intern.skills": {"aftersales": 2},
+    changed = edits.Tables(groups=groups, shifts=t.shifts, queues=queues, scale=1.3)
+    edited = edits.edited_scenario(base, changed)
+    changes = edits.changes_between(base, edited)
+    assert changes == {"arrivals.scale": 1.3,
+                       "agent_groups.intern.skills.presales": DELETE,
                        # the speed of a skill taken away goes with it
-                       "agent_groups.intern.speed": {"aftersales": 1.3},
+                       "agent_groups.intern.speed.presales": DELETE,
                        "agent_groups.gold.chat_concurrency": 5,
-                       "queues.aftersales.aht_s": 700,
-                       "arrivals.scale": 1.3}
-    edited = base.with_changes(changes)
+                       "agent_groups.gold.chat_slowdown": 0.2,
+                       "queues.aftersales.aht_s": 700.0}
     assert edited.spec.agent_groups["intern"].skills == {"aftersales": 2}
     assert np.allclose(edited.contacts, 1.3 * base.contacts)
     shown = edits.describe(base, changes).set_index("key path")
     assert shown.loc["agent_groups.gold.chat_concurrency", "scenario"] == "4"
     assert shown.loc["arrivals.scale", "edited"] == "1.3"
+    assert shown.loc["agent_groups.intern.skills.presales", "edited"] == "(removed)"
+
+
+def test_a_scenario_shows_in_the_tables_without_none_and_from_one():
+    t = edits.tables_of(load_scenario(ROOT / "scenarios/singles_day.yaml"))
+    assert "shift" not in t.shifts.columns                      # no shift numbers from 0
+    assert not t.groups.isna().any().any()                      # an empty skill is ""
+    assert t.groups.set_index("group").loc["voice", "presales"] == ""
+    assert t.groups.set_index("group").loc["gold", edits.SLOWDOWN_PCT] == 15.0   # percent
+    assert t.shifts["breaks"].iloc[0] == "13:00 45 min over 90 min"
+    assert edits.parse_breaks("13:00 45 min over 90 min; 17:00 15 min", where="x") == [
+        {"start": "13:00", "minutes": 45, "window_min": 90}, {"start": "17:00", "minutes": 15}]
+    with pytest.raises(InputError, match=r"^row 2: break 'lunch' is not 'HH:MM MINUTES min'"):
+        edits.parse_breaks("lunch", where="row 2")
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,12 +427,14 @@ def test_compare_shows_the_paired_difference_of_an_edit():
     edit_cells(at, "shifts", {shift_row(path, "gold", 1): {"agents": 3}})
     at.switch_page(PAGES["compare"]).run()
     assert_clean(at)
-    assert at.selectbox(key="keep.cmp.a").value == "Scenario page, original"
-    assert at.selectbox(key="keep.cmp.b").value == "Scenario page, as edited"
+    assert at.multiselect(key="keep.cmp.chosen").value == ["Scenario page, original",
+                                                           "Scenario page, as edited"]
+    assert at.selectbox(key="keep.cmp.baseline").value == "Scenario page, original"
+    at.number_input(key="keep.cmp.reps").set_value(3)
     at.button(key="cmp.run").click().run()
     assert_clean(at)
     assert len(at.get("vega_lite_chart")) == 1
-    shown = at.dataframe[-1].value                  # per interval and queue, in percent
+    shown = shown_table(at, "interval_start", "service_level", "clear")      # per interval and queue, in points
     a = simulate(load_scenario(path), seed=1, reps=3)
     b = simulate(load_scenario(path).with_changes({"agent_groups.gold.shifts[1].agents": 3}),
                  seed=1, reps=3)
@@ -386,21 +442,26 @@ def test_compare_shows_the_paired_difference_of_an_edit():
     both = a.queue_intervals.merge(b.queue_intervals, on=keys, suffixes=("_a", "_b"))
     both["d"] = both["service_level_b"] - both["service_level_a"]
     expected = both.groupby(["interval", "queue"], sort=True)["d"].mean().to_numpy()
-    assert np.allclose(shown["service_level"].to_numpy(), 100 * expected, equal_nan=True)
-    assert (shown["service_level"].dropna() < 0).any()   # fewer agents: worse somewhere
-    assert shown["service_level_ci95"].notna().any()
+    sl = numbers(shown["service_level"])
+    assert np.allclose(sl, 100 * expected, equal_nan=True, atol=0.051)   # shown to 0.1 pp
+    assert (sl[~np.isnan(sl)] < 0).any()                 # fewer agents: worse somewhere
+    assert (~np.isnan(numbers(shown["service_level_ci95"]))).any()
     assert shown["clear"].any()
 
 
 def test_the_same_scenario_twice_differs_by_exactly_zero():
     # Common random numbers: the same scenario with the same seed is the same run.
-    at = open_page("compare")
-    at.selectbox(key="keep.cmp.a").set_value("normal_day")
-    at.selectbox(key="keep.cmp.b").set_value("normal_day").run()
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    at.switch_page(PAGES["compare"]).run()
+    at.multiselect(key="keep.cmp.chosen").set_value(["Scenario page, original",
+                                                     "normal_day"])
+    at.number_input(key="keep.cmp.reps").set_value(2).run()
     at.button(key="cmp.run").click().run()
     assert_clean(at)
-    shown = at.dataframe[-1].value
-    assert (shown["service_level"].dropna() == 0).all()
+    shown = shown_table(at, "interval_start", "service_level", "clear")
+    sl = numbers(shown["service_level"])
+    assert (sl[~np.isnan(sl)] == 0).all()
+    assert (shown_table(at, "scenario", "service_level_pp")["service_level_pp"] == 0).all()
 
 
 def test_paired_difference_is_mean_ci_of_per_replication_differences():
@@ -451,7 +512,6 @@ def test_sweeps_page_reads_a_sweep_folder(sweep_folder, monkeypatch):
     assert np.allclose(summary["service_level"], 100 * expected["service_level"])
     chat = expected[expected["queue"] == "chat"].set_index("point")["service_level"]
     assert chat[1] > chat[0]                         # more chat agents, better chat service
-    assert any("does not exist yet" in i.value for i in at.info)   # peakplan plan
 
 
 def test_sweeps_page_reads_an_uploaded_summary(sweep_folder):
@@ -486,14 +546,14 @@ def test_going_back_to_a_scenario_does_not_apply_an_old_edit_again():
     path = ROOT / "scenarios/normal_day.yaml"
     row = shift_row(path, "voice", 1)
     at = open_page("scenario", query={"scenario": "normal_day"})
-    original = at.data_editor[0].value.iloc[row]["agents"]
+    original = at.data_editor(key=editor_key(at, "shifts")).value.iloc[row]["agents"]
     edit_cells(at, "shifts", {row: {"agents": 0}})
     assert at.session_state["scn.edited"]["changes"] == 1
     at.selectbox(key="keep.scn.choice").set_value("singles_day").run()
     at.selectbox(key="keep.scn.choice").set_value("normal_day").run()
     assert_clean(at)
     # The tables are the scenario's again, and so is what runs, downloads and compares.
-    assert at.data_editor[0].value.iloc[row]["agents"] == original
+    assert at.data_editor(key=editor_key(at, "shifts")).value.iloc[row]["agents"] == original
     assert at.session_state["scn.edited"]["changes"] == 0
     assert not [e for e in at.expander if e.label.startswith("Your changes")]
 
@@ -540,8 +600,8 @@ def test_compare_does_not_offer_an_edit_the_scenario_page_rejected():
     at.switch_page(PAGES["compare"]).run()
     assert not at.exception
     assert any("rejected" in w.value and "25:00" in w.value for w in at.warning)
-    assert "Scenario page, as edited" not in at.selectbox(key="keep.cmp.b").options
-    assert at.selectbox(key="keep.cmp.a").value == "Scenario page, original"
+    assert "Scenario page, as edited" not in at.multiselect(key="keep.cmp.chosen").options
+    assert at.multiselect(key="keep.cmp.chosen").value[0] == "Scenario page, original"
 
 
 def compare_with(edited: dict) -> AppTest:
@@ -591,12 +651,12 @@ def test_no_contacts_show_a_dash_not_nan():
     at = open_page("scenario", query={"scenario": "normal_day"})
     at.number_input(key="keep.scn.scale").set_value(0.0).run()
     run_scenario(at)
-    assert metric(at, "Service level, all queues") == "-"
+    assert metric(at, "Service level") == "-"
     assert metric(at, "ASA") == "-"
 
 
 def test_one_agent_is_one_agent():
-    at = open_page("calculator")
+    at = open_one_interval()
     at.number_input(key="keep.calc.contacts").set_value(1.0).run()
     assert_clean(at)
     assert metric(at, "Agents on the floor") == "1 agent"
@@ -840,4 +900,350 @@ def test_a_run_beyond_the_limits_is_refused_before_it_starts(monkeypatch):
     assert re.search(r"about [\d,]+ contacts to simulate \([\d,]+ per replication x 2 "
                      r"replications", message), message
     assert "at most 1,000" in message
-    assert not at.get("vega_lite_chart")
+    assert len(at.get("vega_lite_chart")) == BEFORE_RUN_CHARTS   # no result
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13: build a roster freely, need against roster, cost, what-ifs, compare several,
+# the review from the app
+# --------------------------------------------------------------------------------------------
+NORMAL = ROOT / "scenarios/normal_day.yaml"
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch) -> Path:
+    """An empty workspace for what-ifs."""
+    monkeypatch.setenv(workspace.ENV, str(tmp_path / "ws"))
+    (tmp_path / "ws").mkdir()
+    return tmp_path / "ws"
+
+
+def group_row(path: Path, group: str) -> int:
+    return list(load_scenario(path).spec.agent_groups).index(group)
+
+
+def test_renaming_a_group_is_an_edit_its_shifts_follow_and_the_file_keeps_its_comment():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "groups", {group_row(NORMAL, "gold"): {"group": "gold_team"}})
+    assert_clean(at)
+    shifts = at.data_editor(key=editor_key(at, "shifts")).value
+    assert (shifts["group"] == "gold_team").sum() == len(
+        load_scenario(NORMAL).spec.agent_groups["gold"].shifts)
+    assert "gold" not in set(shifts["group"])
+    edited = at.session_state["scn.edited"]
+    doc = yaml.safe_load(edited["document"])
+    assert list(doc["agent_groups"]) == [
+        "gold_team" if g == "gold" else g for g in load_scenario(NORMAL).spec.agent_groups]
+    line = next(x for x in edited["document"].splitlines() if x.startswith("  gold_team:"))
+    original = next(x for x in NORMAL.read_text().splitlines() if x.startswith("  gold:"))
+    assert line.split("#")[1:] == original.split("#")[1:]        # its comment kept
+    # Then an edit of one of its shifts still applies, and the page keeps working.
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 0): {"agents": 7}})
+    assert_clean(at)
+    again = scenario_from_dict(yaml.safe_load(at.session_state["scn.edited"]["text"]))
+    assert again.spec.agent_groups["gold_team"].shifts[0].agents == 7
+    assert [b.key for b in at.button if b.key == "scn.run"]
+
+
+def test_add_and_remove_shifts_breaks_and_groups_and_the_roster_figures_follow():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    base = load_scenario(NORMAL)
+    n_voice = len(base.spec.agent_groups["voice"].shifts)
+    add_rows(at, "shifts", [{"group": "voice", "start": "17:00", "end": "22:00",
+                             "agents": 4, "breaks": "19:00 15 min"}],
+             edited={shift_row(NORMAL, "gold", 0): {"breaks": "04:00 30 min over 60 min"}},
+             deleted=[shift_row(NORMAL, "intern", 0)])
+    assert_clean(at)
+    text = at.session_state["scn.edited"]["text"]
+    edited = scenario_from_dict(yaml.safe_load(text))
+    voice = edited.spec.agent_groups["voice"].shifts
+    assert len(voice) == n_voice + 1 and voice[-1].agents == 4
+    assert voice[-1].breaks[0].start == "19:00" and voice[-1].breaks[0].minutes == 15
+    gold0 = edited.spec.agent_groups["gold"].shifts[0].breaks
+    assert [(b.start, b.minutes, b.window_min) for b in gold0] == [("04:00", 30, 60)]
+    assert len(edited.spec.agent_groups["intern"].shifts) == \
+        len(base.spec.agent_groups["intern"].shifts) - 1
+    cover = roster.coverage(edited)
+    assert metric(at, "Agent-hours") == f"{cover.agent_hours:,.1f} h"
+    # A new group with its skills, then gone again.
+    add_rows(at, "groups", [{"group": "night", "presales": "1", "aftersales": "2",
+                             "chat_concurrency": 2, edits.SLOWDOWN_PCT: 10.0}])
+    assert_clean(at)
+    add_rows(at, "shifts", [{"group": "night", "start": "22:00", "end": "06:00",
+                             "agents": 3, "breaks": ""}])
+    assert_clean(at)
+    night = scenario_from_dict(yaml.safe_load(at.session_state["scn.edited"]["text"])
+                               ).spec.agent_groups["night"]
+    assert night.skills == {"presales": 1, "aftersales": 2} and night.chat_slowdown == 0.1
+    assert night.shifts[0].agents == 3
+    rows = at.data_editor(key=editor_key(at, "groups")).value
+    add_rows(at, "groups", [], deleted=[int(np.flatnonzero(rows["group"] == "night")[0])])
+    assert_clean(at)                                   # its shifts go with it
+    gone = scenario_from_dict(yaml.safe_load(at.session_state["scn.edited"]["text"]))
+    assert "night" not in gone.spec.agent_groups
+    assert "night" not in set(at.data_editor(key=editor_key(at, "shifts")).value["group"])
+    # A shift naming a group that does not exist is said, with its row, not a traceback.
+    add_rows(at, "shifts", [{"group": "nobody", "start": "09:00", "end": "17:00",
+                             "agents": 1, "breaks": ""}])
+    assert not at.exception
+    assert any("is not a group of the groups table" in e.value for e in at.error)
+
+
+def test_a_bad_preference_names_the_group_and_queue():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "groups", {group_row(NORMAL, "gold"): {"presales": "x"}})
+    assert not at.exception
+    assert at.error[0].value.startswith("groups table, gold: preference 'x' for presales")
+
+
+def test_need_against_roster_is_erlang_against_the_roster_on_the_floor():
+    # Hourly intervals from 08:00: 3 chat agents on 08:00-10:00 with a 30-minute break at
+    # 08:30 (all at once): on the floor 1.5 on average in the first hour, 3 in the second.
+    data = small_scenario()
+    data["agent_groups"]["chat_team"]["shifts"] = [
+        {"start": "08:00", "end": "10:00", "agents": 3,
+         "breaks": [{"start": "08:30", "minutes": 30}]}]
+    sc = scenario_from_dict(data)
+    cover = roster.coverage(sc)
+    chat = cover.groups[cover.groups["group"] == "chat_team"]
+    assert chat["on_floor"].tolist()[:3] == [1.5, 3.0, 0.0]     # all three break at 08:30
+    assert chat["on_duty"].tolist()[:3] == [3.0, 3.0, 0.0]
+    erlang = roster.erlang_table(sc)
+    assert cover.per_interval["required"].tolist() == \
+        erlang.groupby("interval_start")["agents"].sum().tolist()
+    assert cover.agent_hours == pytest.approx(3 * 2 + 3 * 12)   # paid hours, breaks in
+
+
+def test_the_cost_of_the_roster_and_of_an_edit_come_from_the_planning_rules():
+    at = open_page("scenario")          # Singles' Day, priced by its planning rules
+    assert_clean(at)
+    base = load_scenario(ROOT / "scenarios/singles_day.yaml")
+    from sim.planning import load_rules
+    if getattr(base.spec, "planning", None) is not None:
+        assert at.selectbox(key="keep.scn.rules").value == "the scenario's planning: rules"
+        rules = base.spec.planning
+    else:
+        assert at.selectbox(key="keep.scn.rules").value == "singles_day_rules.yaml"
+        rules = load_rules(ROOT / "scenarios/singles_day_rules.yaml")
+    assert rules.groups["temp"].cost_per_hour == 1.3
+    cost = roster.roster_cost(base, roster.coverage(base), rules, "r")
+    assert metric(at, "Cost") == f"{cost.total_cost:,.1f}"
+    # +10 temps 18:00-23:00: +50 agent-hours at 1.3 = +65 cost units.
+    add_rows(at, "shifts", [{"group": "temp", "start": "18:00", "end": "23:00",
+                             "agents": 10, "breaks": ""}])
+    assert_clean(at)
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Agent-hours (paid)"] == "+50.0 h"
+    assert deltas["Cost"] == "+65.0"
+
+
+def test_a_what_if_is_saved_reopened_from_the_address_and_deleted(ws):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 3}})
+    at.text_input(key="scn.whatif_name").input("fewer gold")
+    at.button(key="scn.save").click().run()
+    assert_clean(at)
+    saved = ws / "whatifs" / "fewer_gold.yaml"
+    assert saved.is_file() and (ws / "whatifs" / "normal_day_forecast.csv").is_file()
+    assert at.query_params["whatif"] == "fewer_gold"
+    text = saved.read_text()
+    # The user's file, its comments kept, one value changed: the CLI reads it too.
+    assert changed_count(NORMAL.read_text(), text) == 1
+    assert load_scenario(saved).spec.agent_groups["gold"].shifts[1].agents == 3
+    # A reload (a new session with the same address) opens it again.
+    again = open_page("scenario", query={"whatif": "fewer_gold"})
+    assert_clean(again)
+    assert again.selectbox(key="keep.scn.choice").value == "whatif:fewer_gold"
+    assert again.session_state["scn.edited"]["changes"] == 0
+    # Saving again under the same name needs "replace".
+    again.text_input(key="scn.whatif_name").input("fewer gold")
+    again.button(key="scn.save").click().run()
+    assert any("exists already" in e.value for e in again.error)
+    again.button(key="scn.delete").click().run()
+    assert not saved.exists()
+    assert again.selectbox(key="keep.scn.choice").value == "singles_day"
+
+
+def changed_count(before: str, after: str) -> int:
+    import difflib
+    return sum(1 for x in difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                               lineterm="", n=0)
+               if x.startswith("+") and not x.startswith("+++"))
+
+
+def test_a_new_scenario_over_a_forecast_starts_from_a_blank_roster():
+    at = open_page("scenario", query={"new": "normal_day_forecast.csv"})
+    assert_clean(at)
+    tables = at.session_state["scn.edits"]["tables"]
+    assert tables.groups["group"].tolist() == ["team"]
+    assert tables.shifts["agents"].tolist() == [0]
+    add_rows(at, "shifts", [], edited={0: {"agents": 30}})
+    assert_clean(at)
+    edited = scenario_from_dict(yaml.safe_load(at.session_state["scn.edited"]["text"]))
+    assert edited.spec.agent_groups["team"].shifts[0].agents == 30
+    assert edited.contacts.sum() == pytest.approx(load_scenario(NORMAL).contacts.sum())
+
+
+def test_counts_line_up_and_missed_intervals_are_judged_on_the_forecast():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    at.number_input(key="keep.scn.scale").set_value(1.5).run()
+    base = load_scenario(NORMAL)
+    header = next(m.value for m in at.markdown if "contacts** arrive" in m.value)
+    assert f"**{1.5 * base.contacts.sum():,.0f} contacts** arrive" in header
+    run_scenario(at)
+    ran = runs.scenario_of(at.session_state["scn.last_run"]["text"], "x")
+    judged = int(((ran.contacts >= runs.MIN_CONTACTS).any(axis=0)).sum())
+    assert metric(at, "Intervals missing a target").endswith(f" of {judged}")
+    summary = shown_table(at, "queue", "offered", "target", "max_queue")
+    assert summary.set_index("queue").loc["all", "target"] == "\u2013"   # not "None"
+
+
+def compare_three(tmp_ws: Path) -> tuple[AppTest, list]:
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 3}})
+    at.text_input(key="scn.whatif_name").input("fewer gold")
+    at.button(key="scn.save").click().run()
+    at.selectbox(key="keep.scn.choice").set_value("normal_day").run()
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 8}})
+    at.switch_page(PAGES["compare"]).run()
+    chosen = [ORIGINAL_LABEL, EDITED_LABEL, "what-if: fewer_gold"]
+    at.multiselect(key="keep.cmp.chosen").set_value(chosen).run()
+    at.number_input(key="keep.cmp.reps").set_value(2)
+    at.button(key="cmp.run").click().run()
+    assert_clean(at)
+    return at, chosen
+
+
+ORIGINAL_LABEL, EDITED_LABEL = "Scenario page, original", "Scenario page, as edited"
+
+
+def test_compare_three_side_by_side_with_differences_in_points(ws):
+    at, chosen = compare_three(ws)
+    side = shown_table(at, "scenario", "service_level", "agent_hours").set_index("scenario")
+    assert list(side.index) == chosen
+    base = load_scenario(NORMAL)
+    sims = {ORIGINAL_LABEL: simulate(base, seed=1, reps=2),
+            EDITED_LABEL: simulate(base.with_changes(
+                {"agent_groups.gold.shifts[1].agents": 8}), seed=1, reps=2),
+            "what-if: fewer_gold": simulate(base.with_changes(
+                {"agent_groups.gold.shifts[1].agents": 3}), seed=1, reps=2)}
+    for label, sim in sims.items():
+        total = sim.queue_summary().set_index("queue").loc["all"]
+        assert numbers(side["service_level"])[list(side.index).index(label)] == \
+            pytest.approx(100 * total["service_level"], abs=0.051)
+    diff = shown_table(at, "scenario", "service_level_pp").set_index("scenario")
+    expected = runs.summary_difference(sims[ORIGINAL_LABEL], sims["what-if: fewer_gold"]
+                                       ).set_index("queue").loc["all"]
+    assert numbers(diff["service_level_pp"])[list(diff.index).index("what-if: fewer_gold")] \
+        == pytest.approx(expected["service_level_pp"], abs=0.051)
+    # Two replications: the page says the intervals are wide.
+    assert any("replications the 95% intervals are wide" in w.value for w in at.warning)
+    assert len(at.get("vega_lite_chart")) == 1       # small multiples, one panel per queue
+    per = shown_table(at, "interval_start", "low", "high")
+    low, high = numbers(per["low"]), numbers(per["high"])
+    assert (low[~np.isnan(low)] >= -100).all() and (high[~np.isnan(high)] <= 100).all()
+
+
+def test_a_difference_of_shares_stays_within_100_points():
+    base = scenario_from_dict(small_scenario())
+    none = base.with_changes({"agent_groups.chat_team.shifts[0].agents": 0,
+                              "agent_groups.phone_team.shifts[0].agents": 0})
+    a, b = simulate(base, seed=2, reps=2), simulate(none, seed=2, reps=2)
+    d = runs.summary_difference(a, b).set_index("queue")
+    for c in ("service_level_pp", "abandon_rate_pp"):
+        assert ((d[c] - d[f"{c}_ci95"]) >= -100 - 1e-9).all() or \
+            ((d[c] + d[f"{c}_ci95"]) <= 100 + 1e-9).all()
+        assert (d[c].abs() <= 100).all()
+
+
+def test_the_review_runs_from_the_app_with_the_verdict_of_build_review():
+    from planner.review import build_review, parse_cases, verdict_lines
+
+    text = inputs.scenario_text(scenario_from_dict(small_scenario()))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    at.switch_page(PAGES["review"]).run()
+    assert_clean(at)
+    at.selectbox(key="keep.rev.scenario").set_value("Scenario page, original")
+    at.text_input(key="keep.rev.cases").input("low=0.8,base=1.0")
+    at.number_input(key="keep.rev.reps").set_value(2)
+    at.text_input(key="keep.rev.fix").input("none").run()
+    at.button(key="rev.run").click().run()
+    assert_clean(at)
+    review = build_review(scenario_from_dict(small_scenario()), cases=parse_cases(
+        "low=0.8,base=1.0"), reps=2, seed=1, fix_case=None)
+    shown = (at.success or at.warning)[0].value
+    assert shown.replace("\u2003", "  ") == "\n\n".join(verdict_lines(review))
+    labels = [b.label for b in at.download_button]
+    assert any("report (HTML)" in x for x in labels) and any("CSV" in x for x in labels)
+
+
+def test_the_calculator_opens_on_singles_day_with_labels_that_fit():
+    at = open_page("calculator")
+    assert_clean(at)
+    fc = read_forecast(ROOT / "scenarios/singles_day_forecast.csv")
+    assert metric(at, "Contacts") == f"{fc.frame['contacts'].sum():,.0f}"
+    at = open_one_interval()
+    assert "Scheduled" in [m.label for m in at.metric]           # no "(30% shrin..."
+    table = shown_table(at, "agents", "scheduled")
+    assert "interval_start" not in table.columns and "queue" not in table.columns
+    # AHT = handle time + wrap-up, as on the Scenario page.
+    at.number_input(key="keep.calc.wrap_up_s").set_value(20.0).run()
+    assert numbers(shown_table(at, "agents", "aht_s")["aht_s"]).tolist() == [200.0]
+
+
+def test_sweep_labels_read_as_words():
+    sc = load_scenario(ROOT / "scenarios/singles_day.yaml")
+    from app_pages import ui
+    assert ui.path_label("agent_groups.temp.shifts[0].agents", sc) == \
+        "agents on temp's shift 1 (23:00-03:00)"
+    assert ui.path_label("arrivals.scale") == "volume (x forecast)"
+
+
+def small_rules() -> dict:
+    return {"patterns": {"day": {"starts": "08:00-12:00", "every_min": 60,
+                                 "lengths_h": [4, 8]}},
+            "groups": {"chat_team": {"patterns": ["day"], "cost_per_hour": 1.3}},
+            "keep": "roster"}
+
+
+def test_the_plan_page_plans_with_the_rules_edited_and_opens_the_plan(ws):
+    from planner.plan import plan_roster
+    from sim.planning import planning_from_dict
+
+    text = inputs.scenario_text(scenario_from_dict(small_scenario()))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    at.switch_page("app_pages/plan.py").run()
+    assert_clean(at)
+    at.selectbox(key="keep.plan.scenario").set_value("Scenario page, original").run()
+    area = at.text_area[0]
+    assert "patterns" in area.value            # the stated defaults, as YAML
+    area.input(yaml.safe_dump(small_rules())).run()
+    at.number_input(key="keep.plan.reps").set_value(2)
+    at.number_input(key="keep.plan.rounds").set_value(2).run()
+    assert_clean(at)
+    at.button(key="plan.run").click().run()
+    assert_clean(at)
+    expected = plan_roster(scenario_from_dict(small_scenario()),
+                           planning_from_dict(small_rules(), file="rules"), reps=2, seed=1,
+                           max_rounds=2, time_limit_s=30.0)
+    assert metric(at, "Cost of the booked shifts") == f"{expected.cover.cost:,.1f}"
+    shifts = shown_table(at, "group", "pattern", "start", "end")
+    assert len(shifts) == len(expected.cover.shifts)
+    assert len(at.get("vega_lite_chart")) == 1
+    assert any(b.label == "Download planned.yaml" for b in at.download_button)
+    at.button(key="plan.open_button").click().run()
+    assert not at.exception
+    assert any(p.stem.startswith("planned") for p in (ws / "whatifs").glob("*.yaml"))
+    # A bad rule is named with its key path.
+    at.switch_page("app_pages/plan.py").run()
+    bad = small_rules()
+    bad["groups"]["chat_team"]["patterns"] = ["nights"]
+    at.text_area[0].input(yaml.safe_dump(bad)).run()
+    assert not at.exception
+    assert "planning.groups.chat_team.patterns[0]: unknown pattern 'nights'" in at.error[0].value
