@@ -447,3 +447,30 @@ def test_the_readme_example_runs_through_the_command(tmp_path, capsys):
     assert sc.spec.queues["aftersales"].wrap_up_s == 45.0
     assert [(t.from_, t.to, t.probability) for t in sc.spec.transfers] == [
         ("aftersales", "complaints", 1.0)]
+
+
+def test_the_app_scenario_page_starts_from_a_calibrated_skeleton(four_days, tmp_path, capsys):
+    """issue 14: `peakplan history` writes scenario.yaml + forecast.csv; the Scenario page opens
+    them as an upload (the scenario with its forecast uploaded beside it) and runs them."""
+    from streamlit.testing.v1 import AppTest
+
+    sc, rec, log = four_days
+    H.log_from_records(rec, start=START).to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "out"
+    assert _cli(["history", str(tmp_path / "log.csv"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/scenario.py").run()
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(
+        ("scenario.yaml", (out / "scenario.yaml").read_bytes(), "text/yaml")).run()
+    at.file_uploader(key="scn.upload_forecast").set_value(
+        ("forecast.csv", (out / "forecast.csv").read_bytes(), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    skeleton = load_scenario(out / "scenario.yaml")
+    assert skeleton.spec.name in at.markdown[0].value
+    at.number_input(key="keep.scn.reps").set_value(2)
+    at.button(key="scn.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
