@@ -46,6 +46,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, (pd.Timestamp, np.datetime64, datetime.datetime)):
         return pd.Timestamp(value).isoformat()
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):

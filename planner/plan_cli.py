@@ -8,14 +8,12 @@ gave is an :class:`~sim.errors.InputError` (the CLI's main prints it, exit statu
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from planner.executor import default_jobs
@@ -102,22 +100,6 @@ def _write_out(out: Path, files: dict[str, Any], *, inputs: list[Path]) -> None:
 # --------------------------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (pd.Timestamp, np.datetime64, datetime.datetime)):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _shift_list(plan: Any) -> list[dict[str, Any]]:
     from planner.shifts import _clock, _day_label
 
@@ -150,6 +132,8 @@ def plan_json(plan: Any) -> dict[str, Any]:
                                  "intervals_missed": int(r["intervals_missed"]),
                                  "targets_met": bool(r["targets_met"])}
                     for _, r in plan.verified_queues.iterrows()}
+    from planner.cli import _jsonable  # planner.cli imports this module
+
     return _jsonable({
         "status": c.status, "mip_gap": c.mip_gap, "solve_s": c.solve_s,
         "cost": c.cost, "agent_hours": c.agent_hours, "kept_agent_hours": c.kept_agent_hours,
