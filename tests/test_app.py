@@ -1247,3 +1247,19 @@ def test_the_plan_page_plans_with_the_rules_edited_and_opens_the_plan(ws):
     at.text_area[0].input(yaml.safe_dump(bad)).run()
     assert not at.exception
     assert "planning.groups.chat_team.patterns[0]: unknown pattern 'nights'" in at.error[0].value
+
+
+def test_plan_rules_typed_in_the_page_are_read_with_the_hardened_reader(ws):
+    text = inputs.scenario_text(scenario_from_dict(small_scenario()))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    at.switch_page("app_pages/plan.py").run()
+    at.selectbox(key="keep.plan.scenario").set_value("Scenario page, original").run()
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"b{i}: &b{i} [" + ", ".join([f"*{'a' if i == 0 else f'b{i - 1}'}"] * 9) + "]\n"
+        for i in range(8))
+    at.text_area[0].input(bomb).run()
+    assert not at.exception
+    assert "alias *a is not allowed" in at.error[0].value
