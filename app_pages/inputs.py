@@ -80,8 +80,9 @@ class Upload:
 
 def shipped_scenarios() -> dict[str, Path]:
     """The scenarios under ``scenarios/`` by name (``normal_day``, ``singles_day``)."""
+    # Targets and planning-rules files live beside the scenarios but are not scenarios.
     return {p.stem: p for p in sorted(SCENARIOS.glob("*.yaml"))
-            if not p.stem.endswith("_targets")}
+            if not p.stem.endswith(("_targets", "_rules"))}
 
 
 def shipped_forecasts() -> dict[str, Path]:

@@ -1263,3 +1263,7 @@ def test_plan_rules_typed_in_the_page_are_read_with_the_hardened_reader(ws):
     at.text_area[0].input(bomb).run()
     assert not at.exception
     assert "alias *a is not allowed" in at.error[0].value
+
+
+def test_only_scenarios_are_offered_as_scenarios():
+    assert set(inputs.shipped_scenarios()) == {"normal_day", "singles_day"}
