@@ -228,3 +228,26 @@ def test_open_page_reports_console_errors_of_a_local_file(tmp_path):
     errors = open_page(broken, tmp_path / "broken.png")
     assert "console error: boom" in errors
     assert "blocked request to https://example.com/x" in errors
+
+
+def test_the_plan_page_plans_singles_day_in_chromium(app_url, tmp_path):
+    """The Plan page on Singles' Day with its own planning rules: the shifts to book, their
+    cost and the chart, with no console errors (PEAKPLAN_UPDATE_SCREENSHOTS=1 refreshes
+    docs/plan_page.png)."""
+    shot = tmp_path / "plan_page.png"
+    with browser_page(width=1400, height=1900, timeout_s=180) as (page, errors):
+        page.goto(app_url, wait_until="networkidle")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Plan", exact=True).click()
+        page.get_by_text("Plan the roster").first.wait_for()
+        page.get_by_label("Scenario").first.click()
+        page.get_by_role("option", name="singles_day", exact=True).click()
+        settle(page)
+        page.get_by_role("button", name="Plan the roster").click()
+        page.get_by_text("Cost of the booked shifts").wait_for(timeout=180_000)
+        settle(page)
+        no_errors_on(page)
+        shoot(page, shot)
+        assert errors == []
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("PEAKPLAN_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "plan_page.png")
