@@ -22,32 +22,18 @@ from scipy import stats
 from sim.errors import InputError
 from sim.planning import load_rules
 
-from app_pages import charts, inputs, roster, runs, ui, whatifs
+from app_pages import charts, inputs, roster, runs, ui
+from app_pages.choices import EDITED, ORIGINAL, scenario_choices, text_of
 
 K = f"{ui.KEEP}cmp."
-EDITED, ORIGINAL = "Scenario page, as edited", "Scenario page, original"
 MAX_CHOSEN = 5
 FEW_REPS = 10  # below this the bands of a difference are wide: say so
 
-# The candidates: label -> (text, source); text "" is read when chosen.
-choices: dict[str, tuple[str, str]] = {}
+choices = scenario_choices(edited_first=False)
 edited = st.session_state.get("scn.edited")
 base = st.session_state.get("scn.base")
 rejected = st.session_state.get("scn.rejected")
-if base:
-    choices[ORIGINAL] = (base["text"], base["source"])
-# The edited scenario only while it is the latest edit of the scenario the page shows: after
-# a rejected edit, or a change of scenario, what is kept is out of date.
-current = bool(edited and base and edited.get("token") == base.get("token")
-               and not rejected)
-if current:
-    choices[EDITED] = (edited["text"], edited["source"])
-saved = whatifs.names()
-for name in saved:
-    choices[f"what-if: {name}"] = ("", whatifs.shown(name))
-shipped = inputs.shipped_scenarios()
-for name, path in shipped.items():
-    choices[name] = ("", f"scenarios/{path.name}")
+current = EDITED in choices
 
 names = list(choices)
 default = [c for c in (ORIGINAL, EDITED) if c in choices] or names[:2]
@@ -99,23 +85,10 @@ if len(chosen) < 2:
     st.stop()
 
 
-def text_of(label: str) -> tuple[str, str]:
-    text, source = choices[label]
-    if not text and label.startswith("what-if: "):
-        name = label.removeprefix("what-if: ")
-        try:
-            text = runs.shipped_text(whatifs.path_of(name))
-        except InputError as exc:
-            raise InputError(exc.problem, file=source, field=exc.field) from None
-    elif not text:
-        text = runs.shipped_text(shipped[label])
-    return text, source
-
-
 seed, reps = int(st.session_state[K + "seed"]), int(st.session_state[K + "reps"])
 order = [baseline, *[c for c in chosen if c != baseline]]
 try:
-    texts = {label: text_of(label) for label in order}
+    texts = {label: text_of(choices, label) for label in order}
 except InputError as exc:
     ui.show_error(exc)
     st.stop()

@@ -28,23 +28,11 @@ from sim.scenario import scenario_from_dict
 from sim.yaml_edit import tidy
 
 from app_pages import charts, inputs, runs, ui, whatifs
+from app_pages.choices import scenario_choices, text_of
 
 K = f"{ui.KEEP}plan."
-EDITED, ORIGINAL = "Scenario page, as edited", "Scenario page, original"
 
-choices: dict[str, tuple[str, str]] = {}
-edited = st.session_state.get("scn.edited")
-base = st.session_state.get("scn.base")
-if edited and base and edited.get("token") == base.get("token") \
-        and not st.session_state.get("scn.rejected"):
-    choices[EDITED] = (edited["text"], edited["source"])
-if base:
-    choices[ORIGINAL] = (base["text"], base["source"])
-for name in whatifs.names():
-    choices[f"what-if: {name}"] = ("", whatifs.shown(name))
-shipped = inputs.shipped_scenarios()
-for name, path in shipped.items():
-    choices[name] = ("", f"scenarios/{path.name}")
+choices = scenario_choices()
 names = list(choices)
 if st.session_state.get(K + "scenario") not in choices:
     st.session_state[K + "scenario"] = names[0] if names else None
@@ -61,11 +49,7 @@ st.caption("`peakplan plan` from the app: the cheapest roster the planning rules
 
 label = st.selectbox("Scenario", names, key=K + "scenario")
 try:
-    text, source = choices[label]
-    if not text and label.startswith("what-if: "):
-        text = runs.shipped_text(whatifs.path_of(label.removeprefix("what-if: ")))
-    elif not text:
-        text = runs.shipped_text(shipped[label])
+    text, source = text_of(choices, label)
     scenario = runs.scenario_of(text, source)
 except InputError as exc:
     ui.show_error(exc)

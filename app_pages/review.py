@@ -24,10 +24,10 @@ from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html
 from sim.errors import InputError
 from sim.scenario import check_run_size
 
-from app_pages import inputs, runs, ui, whatifs
+from app_pages import runs, ui
+from app_pages.choices import scenario_choices, text_of
 
 K = f"{ui.KEEP}rev."
-EDITED, ORIGINAL = "Scenario page, as edited", "Scenario page, original"
 
 
 @dataclass(frozen=True)
@@ -55,19 +55,7 @@ def reviewed(text: str, source: str, *, cases: str, reps: int, seed: int,
                         clean=all(r.clean for r in review.cases))
 
 
-choices: dict[str, tuple[str, str]] = {}
-edited = st.session_state.get("scn.edited")
-base = st.session_state.get("scn.base")
-if edited and base and edited.get("token") == base.get("token") \
-        and not st.session_state.get("scn.rejected"):
-    choices[EDITED] = (edited["text"], edited["source"])
-if base:
-    choices[ORIGINAL] = (base["text"], base["source"])
-for name in whatifs.names():
-    choices[f"what-if: {name}"] = ("", whatifs.shown(name))
-shipped = inputs.shipped_scenarios()
-for name, path in shipped.items():
-    choices[name] = ("", f"scenarios/{path.name}")
+choices = scenario_choices()
 names = list(choices)
 if st.session_state.get(K + "scenario") not in choices:
     st.session_state[K + "scenario"] = names[0] if names else None
@@ -94,11 +82,7 @@ c3.text_input("Close the gap of case", key=K + "fix", max_chars=40,
               help="--fix-case: 'none' to skip (quicker).")
 
 try:
-    text, source = choices[label]
-    if not text and label.startswith("what-if: "):
-        text = runs.shipped_text(whatifs.path_of(label.removeprefix("what-if: ")))
-    elif not text:
-        text = runs.shipped_text(shipped[label])
+    text, source = text_of(choices, label)
     cases = parse_cases(st.session_state[K + "cases"])
     fix = str(st.session_state[K + "fix"]).strip()
     fix_case = None if fix.lower() in ("", "none") else fix

@@ -88,7 +88,9 @@ import pyarrow.csv as pacsv
 from scipy import optimize, special, stats
 
 from sim.errors import InputError
+from sim import metrics
 from sim.files import load_yaml, quote
+from sim.metrics import ratio
 from sim.records import ABANDONED, ANSWERED, Records
 
 __all__ = ["LOG_FIELDS", "ColumnMap", "GENERIC", "load_column_map", "ContactLog", "read_log",
@@ -560,13 +562,6 @@ def default_interval_min(log: ContactLog) -> float:
     return 15.0 if aht < 450.0 else 30.0
 
 
-def _ratio(num: Any, den: Any) -> np.ndarray:
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
 _KPI_COUNTS = ["offered", "answered", "abandoned", "short_abandoned", "answered_within",
                "abandoned_within", "transfers_in", "transfers_out"]
 
@@ -607,14 +602,10 @@ def _kpi_table(keys: pd.DataFrame, frame: pd.DataFrame, transfer_keys: pd.DataFr
 
 
 def _add_ratios(out: pd.DataFrame, wait_sum: np.ndarray, work_sum: np.ndarray) -> None:
-    out["service_level"] = _ratio(out["answered_within"], out["offered"])
-    out["service_level_answered"] = _ratio(out["answered_within"], out["answered"])
-    out["service_level_excl_abandoned_within"] = _ratio(
-        out["answered_within"], out["offered"] - out["abandoned_within"])
-    out["abandon_rate"] = _ratio(out["abandoned"], out["offered"])
-    out["asa_s"] = _ratio(wait_sum, out["answered"])
-    out["aht_s"] = _ratio(work_sum, out["answered"])
-    out["transfer_share"] = _ratio(out["transfers_out"], out["answered"])
+    for column, values in metrics.rates(out, wait_sum).items():
+        out[column] = values
+    out["aht_s"] = ratio(work_sum, out["answered"])
+    out["transfer_share"] = ratio(out["transfers_out"], out["answered"])
     out["first_contact_resolution"] = 1.0 - out["transfer_share"]
     out["_wait_sum"] = wait_sum
     out["_work_sum"] = work_sum
@@ -759,7 +750,7 @@ def agent_intervals(log: ContactLog, *, interval_min: float,
         rows.append(pd.DataFrame({
             "interval_start": ag.t0 + pd.to_timedelta(edges[:-1][keep], unit="s"),
             "group": g, "agents": staffed[keep] / step, "staffed_s": staffed[keep],
-            "busy_s": busy[keep], "occupancy": _ratio(busy[keep], staffed[keep])}))
+            "busy_s": busy[keep], "occupancy": ratio(busy[keep], staffed[keep])}))
     return pd.concat(rows, ignore_index=True).sort_values(
         ["interval_start", "group"], kind="stable").reset_index(drop=True)
 

@@ -25,7 +25,7 @@ from sim.records import ABANDONED, ANSWERED, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
            "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
-           "replication_summary", "summary_columns", "group_summary_columns",
+           "replication_summary", "summary_columns", "rates", "ratio", "group_summary_columns",
            "QUEUE_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
@@ -64,12 +64,33 @@ _COUNTS = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting"
            "answered_within", "abandoned_within", "transfers_in", "transfers_out"]
 
 
+def ratio(num: Any, den: Any) -> np.ndarray:
+    """num / den where den > 0, NaN elsewhere (no contacts: no service level)."""
+    return _ratio(num, den)
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def rates(counts: Mapping[str, Any], wait_sum: Any) -> dict[str, np.ndarray]:
+    """The shares and ASA of the module doc from counts (``offered``, ``answered``,
+    ``abandoned``, ``answered_within``, ``abandoned_within``) and the total wait of answered
+    visits: the one definition for intervals, whole horizons and contact logs alike."""
+    return {
+        "service_level": _ratio(counts["answered_within"], counts["offered"]),
+        "service_level_answered": _ratio(counts["answered_within"], counts["answered"]),
+        "service_level_excl_abandoned_within": _ratio(
+            counts["answered_within"],
+            np.asarray(counts["offered"], dtype=float)
+            - np.asarray(counts["abandoned_within"], dtype=float)),
+        "abandon_rate": _ratio(counts["abandoned"], counts["offered"]),
+        "asa_s": _ratio(wait_sum, counts["answered"]),
+    }
 
 
 def _overlap(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray,
@@ -197,12 +218,7 @@ def queue_intervals(records: Records, *, within_s: Sequence[float],
     for i in range(nq):
         m = wq == i
         max_q[i] = _max_level(ws[m], we[m], edges)
-    data["service_level"] = _ratio(data["answered_within"], data["offered"])
-    data["service_level_answered"] = _ratio(data["answered_within"], data["answered"])
-    data["service_level_excl_abandoned_within"] = _ratio(
-        data["answered_within"], data["offered"] - data["abandoned_within"])
-    data["abandon_rate"] = _ratio(data["abandoned"], data["offered"])
-    data["asa_s"] = _ratio(wait_sum, data["answered"])
+    data.update(rates(data, wait_sum))
     data["aht_s"] = _ratio(handle_sum, handled)
     data["mean_queue"] = mean_q.reshape(-1)
     data["max_queue"] = max_q.reshape(-1)
@@ -305,12 +321,7 @@ def summary_columns(queue_frame: pd.DataFrame, *, first_interval: int = 0
     max_q = np.full(n, -np.inf)
     np.maximum.at(max_q, codes, col["max_queue"].astype(float))
     out = {c: sums[c] for c in _COUNTS}
-    out["service_level"] = _ratio(sums["answered_within"], sums["offered"])
-    out["service_level_answered"] = _ratio(sums["answered_within"], sums["answered"])
-    out["service_level_excl_abandoned_within"] = _ratio(
-        sums["answered_within"], sums["offered"] - sums["abandoned_within"])
-    out["abandon_rate"] = _ratio(sums["abandoned"], sums["offered"])
-    out["asa_s"] = _ratio(np.append(wait_sum, wait_sum.sum()), sums["answered"])
+    out.update(rates(sums, np.append(wait_sum, wait_sum.sum())))
     out["mean_queue"] = np.append(mean_q, np.nansum(mean_q))
     out["max_queue"] = np.append(max_q, np.nan)
     return list(names) + ["all"], out
