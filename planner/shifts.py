@@ -30,9 +30,14 @@ are paid) + ``overtime_cost x`` overtime hours + a penalty per agent-slot short 
 than the cost of any shift, so the cover fills every slot it can and returns the rest as
 shortfall instead of failing.  The result is optimal for this model (status ``optimal``, within
 HiGHS's relative gap ``mip_rel_gap``) or the best found in ``time_limit_s`` (``time_limit``,
-with the gap to the best lower bound known).  Large programmes are searched in steps (LP
-relaxation, agents fixed to it rounded, then the whole programme pruned by that plan; see
-:func:`solve_cover`), the long searches in a child process stopped at the time limit.
+with the gap to the best lower bound known).  The programme is cut into its independent parts
+(the connected components of its constraint matrix: the days of a week that no shift, break or
+overtime joins), each solved and proved apart, as the sum of their optima is the optimum; when
+every cost is a whole number of some unit (a tenth, say) the costs are counted in that unit and
+the shortfall made integer, so that HiGHS rounds its bounds up and proves in seconds what a
+fractional objective leaves open for minutes.  Each part is searched in steps (LP relaxation,
+agents fixed to it rounded, then the whole part pruned by that plan; see :class:`_Block`), the
+long searches in a child process stopped at the time limit.
 
 What the model does not know: the requirement is taken as given (the Erlang table or a file);
 whether the roster meets the targets is checked by simulation (:mod:`planner.plan`).
@@ -54,6 +59,7 @@ import pandas as pd
 import yaml
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from sim.errors import InputError
 from sim.planning import DAY_MIN, PlanningSpec, check_planning
@@ -650,99 +656,85 @@ def solve_cover(problem: CoverProblem, *, time_limit_s: float = 60.0,
     nv = len(b.cost)
     a = sparse.csr_matrix((b.vals, (b.rows, b.cols)), shape=(len(b.lo), nv))
     started = time.perf_counter()
-    constraints = [LinearConstraint(a, np.asarray(b.lo), np.asarray(b.hi))] if b.lo else []
     cost = np.asarray(b.cost)
     upper = np.asarray(b.upper)
     integer = np.asarray(b.integer)
-
-    def run(lower: np.ndarray, *, integral: bool, limit_s: float,
-            top: np.ndarray | None = None, cutoff: float | None = None) -> Any:
-        options = {"time_limit": max(0.1, float(limit_s)), "mip_rel_gap": mip_rel_gap,
-                   "disp": False}
-        if cutoff is not None:
-            # HiGHS's own option (scipy passes it on, with a warning): prune every branch
-            # that cannot beat the plan in hand.
-            options["objective_bound"] = float(cutoff)
-        args = (cost, integer if integral else np.zeros(nv), lower,
-                upper if top is None else top, constraints, options)
-        if integral and nv > _GUARD_VARIABLES:
-            return _milp_guarded(args, limit_s=float(limit_s))
-        return _milp(*args)
-
+    row_lo, row_hi = np.asarray(b.lo, dtype=float), np.asarray(b.hi, dtype=float)
+    shift_col = np.zeros(nv, dtype=bool)
+    shift_col[[col for _, col in cand_cols]] = True
+    short_req = np.zeros(nv)  # the fallback: book nothing, the requirement short
+    for q in range(nq):
+        m = short[q] >= 0
+        short_req[short[q][m]] = req[q][m]
     if relax:
-        res = run(np.zeros(nv), integral=False, limit_s=time_limit_s)
-        gap = 0.0
+        res = _milp(cost, np.zeros(nv), np.zeros(nv), upper,
+                    [LinearConstraint(a, row_lo, row_hi)] if b.lo else [],
+                    {"time_limit": float(time_limit_s), "disp": False})
+        sol = np.asarray(res.x) if res.x is not None else short_req
+        status = "optimal" if res.status == 0 else f"status_{res.status}"
+        gap, objective, message = 0.0, float(res.fun) if res.x is not None else np.nan, \
+            str(res.message)
     else:
-        # HiGHS alone often finds only poor plans when there are many breaks to place, and
-        # may overrun its time limit at the root; so: the LP relaxation (a lower bound);
-        # the agents of every shift fixed to the LP's rounded up (more agents never cover
-        # less), leaving where breaks and overtime go, a small programme; then each shift's
-        # agents between the LP's rounded down and up; last the whole programme with the
-        # time left, pruned by the plan in hand (it may prove it optimal, or beat it).  The
-        # gap is measured against the best lower bound known.
-        ncols = np.array([col for _, col in cand_cols], dtype=np.int64)
-        lp = run(np.zeros(nv), integral=False, limit_s=time_limit_s / 3.0)
-        bound = float(lp.fun) if lp.x is not None else -np.inf
-        res = lp if lp.x is None else None
-        if lp.x is not None:
-            lower = np.zeros(nv)
-            top = upper.copy()
-            lower[ncols] = top[ncols] = np.ceil(lp.x[ncols] - 1e-6)
-            left = time_limit_s - (time.perf_counter() - started)
-            res = run(lower, integral=True, limit_s=left / 2.0, top=top)
-            if res.x is None:  # rounding up broke a head cap: round down instead
-                lower[ncols] = top[ncols] = np.floor(lp.x[ncols] + 1e-6)
-                left = time_limit_s - (time.perf_counter() - started)
-                res = run(lower, integral=True, limit_s=left / 2.0, top=top)
-
-        def better(new: Any) -> None:
-            nonlocal res
-            if new.x is not None and (res is None or res.x is None or
-                                      new.fun < res.fun - 1e-9):
-                res = new
-
-        def open_gap() -> bool:
-            return res is None or res.x is None or \
-                float(res.fun) - bound > mip_rel_gap * max(abs(float(res.fun)), 1e-9)
-
-        left = time_limit_s - (time.perf_counter() - started)
-        if lp.x is not None and open_gap() and left > 0.5:
-            lower[ncols] = np.floor(lp.x[ncols] + 1e-6)
-            top[ncols] = np.ceil(lp.x[ncols] - 1e-6)
-            better(run(lower, integral=True, limit_s=left / 2.0, top=top))
-        left = time_limit_s - (time.perf_counter() - started)
-        proved = False
-        if open_gap() and left > 0.2:
-            cutoff = float(res.fun) + 1e-6 if res is not None and res.x is not None else None
-            full = run(np.zeros(nv), integral=True, limit_s=left, cutoff=cutoff)
-            full_bound = getattr(full, "mip_dual_bound", None)
-            if full_bound is not None and np.isfinite(full_bound):
-                bound = max(bound, float(full_bound))
-            proved = full.status == 0
-            better(full)
-        if res is not None and res.x is not None:
-            gap = max(0.0, (float(res.fun) - bound) / max(abs(float(res.fun)), 1e-9)) \
-                if np.isfinite(bound) else np.nan
-            # Optimal only if proved: by the bound, or by the whole search ending.
-            res.status = 0 if (proved or gap <= mip_rel_gap) else 1
-            if proved:
-                gap = 0.0 if gap <= mip_rel_gap else gap
+        # Costs on a common unit (a tenth of a cost unit, say) make every plan's cost a whole
+        # number of units: HiGHS then rounds its bounds up, which closes the last fraction of
+        # the gap that otherwise takes it minutes.  The shortfall may then be integer too: with
+        # whole requirements and whole agents on duty the allocation (a transportation
+        # problem) has a whole optimal shortfall.
+        scale = _cost_scale(cost)
+        whole = scale is not None and _whole(req) and _whole(a.data) \
+            and _whole(row_lo[np.isfinite(row_lo)]) and _whole(row_hi[np.isfinite(row_hi)])
+        if whole:
+            cost = np.round(cost * scale)
+            integer = integer.copy()
+            integer[short[short >= 0]] = True
         else:
-            gap = np.nan
-    solve_s = time.perf_counter() - started
-    if res.x is not None:
-        sol = np.asarray(res.x)
-        status = "optimal" if res.status == 0 else "time_limit" if res.status == 1 \
-            else f"status_{res.status}"
-    else:
-        # Nothing found in time: report the requirement as short, book nothing.
+            scale = 1.0
+        # Independent parts (days that no shift joins, say) are solved apart: the sum of
+        # their optima is the optimum, and one hard day does not hold back the others.  First
+        # every part gets a plan (LP relaxation and roundings: cheap), then the parts whose
+        # gap is still open share the time left for the full search, largest gap first.
+        blocks = _blocks(a)
+        parts = [_Block(cost[cols], integer[cols], upper[cols], a[rows][:, cols],
+                        row_lo[rows], row_hi[rows], shift_col[cols],
+                        mip_rel_gap=mip_rel_gap, whole=whole)
+                 for rows, cols in blocks]
+        cols_of = [cols for _, cols in blocks]
+        warm_s = 0.7 * time_limit_s
+        for i, part in enumerate(parts):
+            left = warm_s - (time.perf_counter() - started)
+            part.warm(max(0.2, left / (len(parts) - i)))
+        open_parts = sorted((p for p in parts if p.open()), key=lambda p: -p.gap_abs())
+        for i, part in enumerate(open_parts):
+            left = time_limit_s - (time.perf_counter() - started)
+            if left / (len(open_parts) - i) > 0.2:
+                part.search(left / (len(open_parts) - i))
         sol = np.zeros(nv)
-        for q in range(nq):
-            for t in np.flatnonzero(short[q] >= 0):
-                sol[short[q, t]] = req[q, t]
-        status = "no_solution"
-    if res.x is None:
-        gap = np.nan
+        fun = bound = 0.0
+        found = proved = True
+        for part, cols in zip(parts, cols_of):
+            if part.res is None:
+                sol[cols] = short_req[cols]
+                fun += float(cost[cols] @ short_req[cols])
+                found = proved = False
+                bound = -np.inf
+            else:
+                sol[cols] = part.res.x
+                fun += float(part.res.fun)
+                bound += part.lower_bound()
+                proved = proved and not part.open()
+        messages = [p.message() for p in parts]
+        objective = fun / scale
+        if not found:
+            # A part with no plan in time books nothing there (its requirement short).
+            status, gap = "no_solution", np.nan
+        else:
+            gap = max(0.0, (fun - bound) / max(abs(fun), 1e-9)) if np.isfinite(bound) \
+                else np.nan
+            status = "optimal" if proved or gap <= mip_rel_gap else "time_limit"
+            if status == "optimal" and gap <= mip_rel_gap:
+                gap = 0.0 if proved else gap
+        message = "; ".join(sorted(set(messages)))
+    solve_s = time.perf_counter() - started
     agents = {k: int(round(sol[col])) for k, (_, col) in enumerate(cand_cols)}
     splits: dict[int, list[tuple[tuple[int, int], ...]]] = {
         k: [()] * len(c.breaks) for k, (c, _) in enumerate(cand_cols)}
@@ -756,11 +748,163 @@ def solve_cover(problem: CoverProblem, *, time_limit_s: float = 60.0,
             for k, bi, split in _assign_breaks(info, sol, agents, relax=relax):
                 splits[k][bi] = split
     booked_cols = [(c, agents[k], splits[k]) for k, (c, _) in enumerate(cand_cols)]
-    objective = float(res.fun) if res.x is not None else float("nan")
-    return _result(problem, sol, status=status, message=str(res.message), mip_gap=gap,
+    return _result(problem, sol, status=status, message=message, mip_gap=gap,
                    solve_s=solve_s, objective=objective, cand_cols=booked_cols,
                    ot_cols=ot_cols, xcols=xcols,
                    short=short, req=req)
+
+
+_NOTHING = "no plan found in the time allowed"
+
+
+@dataclass(frozen=True)
+class _BlockOut:
+    x: np.ndarray | None
+    fun: float
+    bound: float
+    proved: bool
+    message: str
+
+
+def _cost_scale(cost: np.ndarray) -> float | None:
+    """The smallest of 1, 2, 4, 5, 10, ... 10,000 that makes every cost a whole number (within
+    float noise), or None."""
+    for scale in (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000, 10_000):
+        c = cost * scale
+        if np.all(np.abs(c - np.round(c)) <= 1e-7 * np.maximum(1.0, np.abs(c))):
+            return float(scale)
+    return None
+
+
+def _whole(values: np.ndarray) -> bool:
+    v = np.asarray(values, dtype=float)
+    return bool(np.all(np.abs(v - np.round(v)) <= 1e-9))
+
+
+def _blocks(a: sparse.csr_matrix) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rows, columns) of the programme's independent parts: the connected components of its
+    rows and columns joined by nonzeros (columns in no row each make a part of their own, with
+    the first part)."""
+    m, n = a.shape
+    if m == 0:
+        return [(np.zeros(0, dtype=np.int64), np.arange(n))]
+    graph = sparse.bmat([[None, a], [a.T, None]], format="csr")
+    k, label = connected_components(graph, directed=False)
+    row_label, col_label = label[:m], label[m:]
+    parts = [(np.flatnonzero(row_label == c), np.flatnonzero(col_label == c))
+             for c in np.unique(row_label)]
+    alone = np.flatnonzero(~np.isin(col_label, row_label))
+    if alone.size:
+        rows, cols = parts[0]
+        parts[0] = (rows, np.sort(np.concatenate((cols, alone))))
+    return parts
+
+
+class _Block:
+    """One independent part of the programme, solved in steps.
+
+    HiGHS alone often finds only poor plans when there are many breaks to place, and may
+    overrun its time limit at the root; so (:meth:`warm`): the LP relaxation (a lower bound);
+    the agents of every shift fixed to the LP's rounded up (more agents never cover less),
+    leaving where breaks and overtime go, a small programme; then each shift's agents between
+    the LP's rounded down and up.  Then (:meth:`search`) the whole programme with the time
+    given, pruned by the plan in hand: it may prove it optimal, or beat it.  The gap is
+    measured against the best lower bound known; with ``whole`` costs every plan costs a whole
+    number, so a bound is rounded up.
+    """
+
+    def __init__(self, cost: np.ndarray, integer: np.ndarray, upper: np.ndarray,
+                 a: sparse.csr_matrix, row_lo: np.ndarray, row_hi: np.ndarray,
+                 shift_col: np.ndarray, *, mip_rel_gap: float, whole: bool) -> None:
+        self.cost, self.integer, self.upper = cost, integer, upper
+        self.constraints = [LinearConstraint(a, row_lo, row_hi)] if a.shape[0] else []
+        self.ncols = np.flatnonzero(shift_col)
+        self.mip_rel_gap, self.whole = mip_rel_gap, whole
+        self.nv = cost.size
+        self.res: Any = None
+        self.bound = -np.inf
+        self.lp: Any = None
+        self.proved = False
+        if self.nv == 0:
+            from scipy.optimize import OptimizeResult
+            self.res = OptimizeResult(x=np.zeros(0), fun=0.0)
+            self.bound, self.proved = 0.0, True
+
+    def _run(self, lower: np.ndarray, *, integral: bool, limit_s: float,
+             top: np.ndarray | None = None, cutoff: float | None = None) -> Any:
+        options = {"time_limit": max(0.1, float(limit_s)), "mip_rel_gap": self.mip_rel_gap,
+                   "disp": False}
+        if cutoff is not None:
+            # HiGHS's own option (scipy passes it on, with a warning): prune every branch
+            # that cannot beat the plan in hand.
+            options["objective_bound"] = float(cutoff)
+        args = (self.cost, self.integer if integral else np.zeros(self.nv), lower,
+                self.upper if top is None else top, self.constraints, options)
+        if integral and self.nv > _GUARD_VARIABLES:
+            return _milp_guarded(args, limit_s=float(limit_s))
+        return _milp(*args)
+
+    def _better(self, new: Any) -> None:
+        if new.x is not None and (self.res is None or new.fun < self.res.fun - 1e-9):
+            self.res = new
+
+    def _raise_bound(self, value: float | None) -> None:
+        if value is not None and np.isfinite(value):
+            self.bound = max(self.bound, math.ceil(value - 1e-6) if self.whole else value)
+
+    def open(self) -> bool:
+        if self.proved:
+            return False
+        if self.res is None:
+            return True
+        fun = float(self.res.fun)
+        tol = 1e-6 if self.whole else self.mip_rel_gap * max(abs(fun), 1e-9)
+        return fun - self.bound > tol
+
+    def gap_abs(self) -> float:
+        return math.inf if self.res is None else float(self.res.fun) - self.bound
+
+    def lower_bound(self) -> float:
+        fun = float(self.res.fun)
+        return fun if not self.open() else min(self.bound, fun)
+
+    def message(self) -> str:
+        if self.res is None:
+            return _NOTHING
+        return "optimal" if not self.open() else "time limit reached"
+
+    def warm(self, limit_s: float) -> None:
+        if self.nv == 0:
+            return
+        started = time.perf_counter()
+        self.lp = lp = self._run(np.zeros(self.nv), integral=False, limit_s=limit_s / 2.0)
+        if lp.x is None:
+            return
+        self._raise_bound(float(lp.fun))
+        ncols = self.ncols
+        lower, top = np.zeros(self.nv), self.upper.copy()
+        lower[ncols] = top[ncols] = np.ceil(lp.x[ncols] - 1e-6)
+        left = limit_s - (time.perf_counter() - started)
+        first = self._run(lower, integral=True, limit_s=left / 2.0, top=top)
+        if first.x is None:  # rounding up broke a head cap: round down instead
+            lower[ncols] = top[ncols] = np.floor(lp.x[ncols] + 1e-6)
+            left = limit_s - (time.perf_counter() - started)
+            first = self._run(lower, integral=True, limit_s=left / 2.0, top=top)
+        self._better(first)
+        left = limit_s - (time.perf_counter() - started)
+        if self.open() and left > 0.2:
+            lower[ncols] = np.floor(lp.x[ncols] + 1e-6)
+            top[ncols] = np.ceil(lp.x[ncols] - 1e-6)
+            self._better(self._run(lower, integral=True, limit_s=left, top=top))
+
+    def search(self, limit_s: float) -> None:
+        if not self.open():
+            return
+        cutoff = float(self.res.fun) + 1e-6 if self.res is not None else None
+        full = self._run(np.zeros(self.nv), integral=True, limit_s=limit_s, cutoff=cutoff)
+        self._raise_bound(getattr(full, "mip_dual_bound", None))
+        self.proved = full.status == 0 and (full.x is not None or self.res is not None)
+        self._better(full)
 
 
 # HiGHS can overrun its time limit by minutes on large programmes (at the root node): above
@@ -824,11 +968,6 @@ def _pooled_breaks(b: _Builder, members: list[int], windows: dict[int, list[floa
     for t in times:
         z[t] = b.var(0.0, integer=True)
         cover_rows(gi, problem.stretch(t, t + minutes), z[t], 1.0, at_work=False)
-    total = b.row(0.0, 0.0)
-    for k in members:
-        b.add(total, cand_cols[k][1], -1.0)
-    for t in times:
-        b.add(total, z[t], 1.0)
     # Runs of times joined by overlapping windows; Hall's sets lie inside one run.
     spans = sorted((w[0], w[-1], k) for k, w in windows.items())
     runs: list[list[tuple[float, float, int]]] = []
@@ -839,12 +978,21 @@ def _pooled_breaks(b: _Builder, members: list[int], windows: dict[int, list[floa
         runs[-1].append((lo, hi, k))
         reach = max(reach, hi)
     for run in runs:
+        # As many breaks start in a run as its shifts take: one row per run, not one for the
+        # family, so that days the shifts do not join stay apart (separate blocks).
+        total = b.row(0.0, 0.0)
+        lo_run, hi_run = run[0][0], max(hi for _, hi, _ in run)
+        for _, _, k in run:
+            b.add(total, cand_cols[k][1], -1.0)
+        for t in times:
+            if lo_run <= t <= hi_run:
+                b.add(total, z[t], 1.0)
         starts = sorted({lo for lo, _, _ in run})
         ends = sorted({hi for _, hi, _ in run})
         for a in starts:
             for e in ends:
-                if e < a:
-                    continue
+                if e < a or (a == lo_run and e == hi_run):
+                    continue  # the whole run: its total above
                 inside = [k for lo, hi, k in run if lo >= a and hi <= e]
                 if not inside:
                     continue
