@@ -16,6 +16,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy import sparse
 
+import planner.shifts as shifts_module
 from planner.shifts import (Requirement, _penalty_per_slot, build_problem, planned_scenario_data,
                             planned_shifts, read_requirement, solve_cover)
 from sim.engine import run
@@ -358,6 +359,58 @@ def test_multi_day_horizon_books_each_day() -> None:
     assert sorted((b.candidate.day, b.agents) for b in result.booked) == [(0, 2), (1, 4)]
     assert list(result.shifts["day"]) == ["2026-11-11", "2026-11-12"]
     assert planned_shifts(result)["g"] == [{"start": "08:00", "end": "12:00", "agents": 4}]
+
+
+@pytest.mark.parametrize("cost_per_hour", [1.1, 1.0 + 1 / 3])  # whole tenths; no unit
+def test_days_no_shift_joins_are_solved_apart_and_add_up(cost_per_hour: float) -> None:
+    # Three days of 30-minute intervals, shifts 07:00-11:00 starts of 8-9 h with a break:
+    # nothing crosses midnight, so the programme falls into one part per day, and the week's
+    # optimum is the sum of the days' optima solved alone (an independent check).
+    rng = np.random.default_rng(21)
+    shape = np.clip(np.sin((np.arange(48) / 2 - 7) / 14 * np.pi), 0, None)
+    days = [np.round(6 * shape * rng.uniform(0.8, 1.2, 48)) for _ in range(3)]
+    rules = _rules({"interval_min": 30, "keep": "none",
+                    "patterns": {"day": {"starts": "07:00-11:00", "every_min": 30,
+                                         "lengths_h": [8, 9],
+                                         "breaks": [{"minutes": 45, "from_h": 3, "to_h": 5}]},
+                                 "part": {"starts": "15:00-17:00", "every_min": 60,
+                                          "lengths_h": [4, 5]}},
+                    "groups": {"g": {"patterns": ["day", "part"], "skills": ["a", "b"],
+                                     "cost_per_hour": cost_per_hour},
+                               "h": {"patterns": ["part"], "skills": ["b"]}}})
+
+    def problem(rows: list[np.ndarray]):
+        agents = np.concatenate(rows)
+        req = Requirement(start=pd.Timestamp("2026-11-09"), interval_min=30,
+                          queues=("a", "b"), agents=np.vstack([agents, np.round(agents / 2)]))
+        return build_problem(req, rules, rules_file="r.yaml")
+
+    week = problem(days)
+    assert len(shifts_module._blocks(_matrix(week))) == 3
+    result = solve_cover(week, time_limit_s=60)
+    assert result.status == "optimal" and result.mip_gap == 0.0
+    alone = [solve_cover(problem([d]), time_limit_s=60) for d in days]
+    assert all(r.status == "optimal" for r in alone)
+    assert result.cost == pytest.approx(sum(r.cost for r in alone), rel=1e-9)
+    assert result.shortfall_agent_intervals == pytest.approx(
+        sum(r.shortfall_agent_intervals for r in alone), abs=1e-9)
+
+
+def _matrix(problem) -> sparse.csr_matrix:
+    """The constraint matrix solve_cover builds (caught on its way to HiGHS)."""
+    seen = []
+    original = shifts_module._milp
+
+    def catch(cost, integrality, lower, upper, constraints, options):
+        seen.append(constraints[0].A)
+        return original(cost, integrality, lower, upper, constraints, options)
+
+    shifts_module._milp = catch
+    try:
+        solve_cover(problem, relax=True)
+    finally:
+        shifts_module._milp = original
+    return sparse.csr_matrix(seen[0])
 
 
 def test_time_limit_returns_best_found_flagged() -> None:
