@@ -316,7 +316,9 @@ def _summary_json(sim: Any) -> dict[str, Any]:
     spec = sim.scenario.spec
     return {"scenario": spec.name, "start": spec.start, "interval_min": spec.interval_min,
             "intervals": sim.scenario.n_intervals, "warmup_min": spec.warmup_min,
-            "queues": queues, "groups": groups, "reps": sim.reps, "seed": sim.seed}
+            "queues": queues, "groups": groups, "reps": sim.reps, "seed": sim.seed,
+            "volume_uncertainty": None if spec.arrivals.uncertainty is None else
+            spec.arrivals.uncertainty.model_dump()}
 
 
 def _check_seed(seed: int) -> None:
@@ -409,6 +411,20 @@ def _print_simulation(sim: Any) -> None:
     gs = sim.group_summary()
     print("Agent groups: " + "   ".join(f"{r['group']} {_pct(r['occupancy'])}"
                                         for _, r in gs.iterrows()) + "  (occupancy)")
+    u = sc.spec.arrivals.uncertainty
+    if u is not None:
+        from sim.replications import rep_seed
+        from sim.uncertainty import describe, volume_multipliers
+
+        # The multipliers are a pure function of the seed: recomputed, not carried back.
+        drawn = np.array([volume_multipliers(sc, rep_seed(sim.seed, r))
+                          for r in range(sim.reps)])
+        print(f"Volume uncertainty (arrivals.uncertainty: {describe(u)}): each replication's "
+              "volume per queue is the forecast times its own draw"
+              + (", so the ± intervals include forecast risk." if ci else "."))
+        print("  drawn: " + ", ".join(f"{q} x{drawn[0, i]:.2f}" if sim.reps == 1 else
+                                      f"{q} x{drawn[:, i].min():.2f} to x{drawn[:, i].max():.2f}"
+                                      for i, q in enumerate(sc.queues)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,11 +558,14 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
                     "HTML report with what it takes to close the gap.")
     p.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
     p.add_argument("--cases", default=None, metavar="NAME=FACTOR,...",
-                   help="volume cases (default low=0.8,base=1.0,high=1.3)")
+                   help="volume cases (default low=0.8,base=1.0,high=1.3); pNN (e.g. "
+                        "p10,p50,p90, mixable with NAME=FACTOR) is the NN-th percentile of "
+                        "the scenario's arrivals.uncertainty as a fixed factor")
     p.add_argument("--reps", type=int, default=20, help="replications per case (default 20)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--fix-case", default="base",
-                   help="the case whose gap is closed (default base; 'none' to skip)")
+    p.add_argument("--fix-case", default=None,
+                   help="the case whose gap is closed (default base, or the case nearest "
+                        "x1 when there is no base, e.g. p50; 'none' to skip)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="report folder (default reviews/SCENARIO-DATE-TIME, new)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
@@ -556,7 +575,7 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
 
 def _run_review(args: argparse.Namespace) -> int:
     from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
-        review_tables, verdict_lines
+        resolve_cases, review_tables, verdict_lines
     from sim.scenario import check_run_size, load_scenario
 
     cases = parse_cases(DEFAULT_CASES if args.cases is None else args.cases)
@@ -565,13 +584,18 @@ def _run_review(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError(f"must be a whole number >= 0, got {args.seed}", field="--seed")
     scenario = load_scenario(args.scenario)
-    check_run_size(scenario, reps=args.reps * len(cases) * (2 if args.fix_case else 1))
+    cases = resolve_cases(cases, scenario)  # a percentile case needs arrivals.uncertainty
+    check_run_size(scenario, reps=args.reps * len(cases) *
+                   (1 if (args.fix_case or "").lower() == "none" else 2))
     out = args.out or Path("reviews") / (
         f"{args.scenario.stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     protect = scenario.input_files()
     check_out_dir(out, force=args.force, protect=protect)
-    fix_case = None if args.fix_case.lower() == "none" else args.fix_case
-    if fix_case is not None and fix_case not in {c.name for c in cases}:
+    # Not given: base, else build_review closes the gap of the case nearest x1 (p50).
+    fix_case = "base" if args.fix_case is None else \
+        None if args.fix_case.lower() == "none" else args.fix_case
+    if args.fix_case is not None and fix_case is not None and \
+            fix_case not in {c.name for c in cases}:
         raise InputError(f"{fix_case!r} is not one of the cases "
                          f"({', '.join(c.name for c in cases)})", field="--fix-case")
     quiet = not sys.stderr.isatty()
@@ -609,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     from planner.history_cli import add_history_parser  # it imports planner.cli itself
 
     add_history_parser(sub)
+    from planner.allocate_cli import add_allocate_parser  # it imports planner.cli itself
+
+    add_allocate_parser(sub)
     return parser
 
 

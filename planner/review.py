@@ -15,6 +15,7 @@ small to judge and are not counted.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -36,9 +37,10 @@ from planner.staffing import staffing_table
 from sim import metrics
 from sim.replications import Mapper, Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
+from sim.uncertainty import describe as describe_uncertainty, multiplier_ppf
 
-__all__ = ["Case", "parse_cases", "CaseResult", "Fix", "Review", "build_review",
-           "render_html", "verdict_lines", "DEFAULT_CASES"]
+__all__ = ["Case", "parse_cases", "resolve_cases", "CaseResult", "Fix", "Review",
+           "build_review", "render_html", "verdict_lines", "DEFAULT_CASES"]
 
 DEFAULT_CASES = "low=0.8,base=1.0,high=1.3"
 BAND = (0.1, 0.9)  # the band across replications drawn around the mean
@@ -52,19 +54,48 @@ RESERVED_CASES = {"fix", "fixed"}
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
-    """A volume case: the forecast multiplied by ``factor``."""
+    """A volume case: the forecast multiplied by ``factor``.
+
+    ``percentile``: a case ``pNN`` (named so), whose factor is the NN-th percentile of the
+    scenario's volume multiplier (``arrivals.uncertainty``; NaN until :func:`resolve_cases`
+    sets it); it runs with that fixed factor and the per-replication draw switched off, so its
+    replications vary by Poisson noise only.  A ``NAME=FACTOR`` case keeps the draw: with
+    uncertainty, each replication's volume is ``factor`` times its own multiplier."""
 
     name: str
     factor: float
+    percentile: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The case as ``--cases`` takes it: ``low=0.8`` or ``p10``."""
+        return self.name if self.percentile is not None else f"{self.name}={self.factor:g}"
+
+
+_PERCENTILE = re.compile(r"\s*[pP](\d+)\s*")
 
 
 def parse_cases(text: str) -> list[Case]:
-    """``'low=0.8,base=1.0,high=1.3'`` -> cases (names unique, factors positive)."""
+    """``'low=0.8,base=1.0,high=1.3'`` or ``'p10,p50,p90'`` (or both mixed) -> cases (names
+    unique, factors positive, percentiles 1 to 99)."""
     cases = []
     for part in text.split(","):
+        p = _PERCENTILE.fullmatch(part)
+        if p:
+            if not 1 <= int(p.group(1)) <= 99:
+                raise InputError(f"a percentile case is p1 to p99, got {quote(part.strip())}",
+                                 field="--cases")
+            n = int(p.group(1))
+            cases.append(Case(f"p{n}", float("nan"), percentile=n))
+            continue
         m = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*=\s*(\S+)\s*", part)
         if not m:
-            raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}), got {quote(part)}",
+            raise InputError(f"expected NAME=FACTOR (e.g. {DEFAULT_CASES}) or a percentile of "
+                             f"the volume uncertainty (e.g. p10,p50,p90), got {quote(part)}",
+                             field="--cases")
+        if _PERCENTILE.fullmatch(m.group(1)):
+            raise InputError(f"{m.group(1)!r} names a percentile case: write it alone (its "
+                             "factor comes from arrivals.uncertainty), or choose another name",
                              field="--cases")
         try:
             factor = float(m.group(2))
@@ -82,6 +113,32 @@ def parse_cases(text: str) -> list[Case]:
     if len(set(names)) != len(names):
         raise InputError("case names must differ", field="--cases")
     return cases
+
+
+def resolve_cases(cases: Sequence[Case], scenario: Scenario) -> list[Case]:
+    """The cases with the factor of each percentile case set from the scenario's volume
+    uncertainty (the gamma's quantile: p50 is its median, a little below 1)."""
+    u = scenario.spec.arrivals.uncertainty
+    out = []
+    for c in cases:
+        if c.percentile is not None:
+            if u is None:
+                raise InputError(f"{c.name!r} is a percentile of the volume uncertainty, and "
+                                 f"{scenario.source} has none: add arrivals.uncertainty "
+                                 "(e.g. uncertainty: {cv: 0.1}) to the scenario, or give the "
+                                 "cases as NAME=FACTOR", field="--cases")
+            c = dataclasses.replace(c, factor=multiplier_ppf(u.cv, c.percentile / 100.0))
+        out.append(c)
+    return out
+
+
+def _without_uncertainty(scenario: Scenario) -> Scenario:
+    """The scenario with no per-replication volume draw (a percentile case's fixed factor)."""
+    spec = scenario.spec
+    if spec.arrivals.uncertainty is None:
+        return scenario
+    arrivals = spec.arrivals.model_copy(update={"uncertainty": None})
+    return dataclasses.replace(scenario, spec=spec.model_copy(update={"arrivals": arrivals}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,12 +380,16 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
     the results do not depend on it."""
     if reps < 1:
         raise InputError(f"must be at least 1, got {reps}", field="--reps")
-    cases = list(cases) if cases is not None else parse_cases(DEFAULT_CASES)
+    cases = resolve_cases(list(cases) if cases is not None else parse_cases(DEFAULT_CASES),
+                          scenario)
     results = []
     for c in cases:
         if progress is not None:
-            progress(f"case {c.name} (volume x{c.factor:g}): {reps} replications")
-        results.append(_run_case(c, scenario, seed=seed, reps=reps,
+            what = "" if c.percentile is None else \
+                f", percentile {c.percentile} of the volume uncertainty"
+            progress(f"case {c.name} (volume x{c.factor:g}{what}): {reps} replications")
+        results.append(_run_case(c, scenario if c.percentile is None else
+                                 _without_uncertainty(scenario), seed=seed, reps=reps,
                                  min_contacts=min_contacts, mapper=mapper))
     fix = None
     chosen = next((r for r in results if r.case.name == fix_case), None)
@@ -709,18 +770,24 @@ def render_html(review: Review) -> str:
     add("<h2>Assumptions and reproduction</h2>")
     digest = hashlib.sha256(review.scenario_text.encode()).hexdigest()[:16] \
         if review.scenario_text else "-"
+    u = sc.spec.arrivals.uncertainty
     facts = pd.DataFrame({"": ["scenario file", "scenario sha256", "cases", "replications",
-                               "seed", "misses counted from",
+                               "seed", "misses counted from", "volume uncertainty",
                                *[f"version {k}" for k in review.versions]],
                           "value": [sc.source, digest,
                                     ", ".join(f"{r.case.name}=x{r.case.factor:g}"
                                               for r in review.cases),
                                     str(review.reps), str(review.seed),
                                     f"{review.min_contacts:g} contacts offered per interval",
+                                    "none" if u is None else
+                                    f"{describe_uncertainty(u)}: one multiplier per "
+                                    "replication and queue in NAME=FACTOR cases (their bands "
+                                    "and CIs include forecast risk); pNN cases are that "
+                                    "percentile's fixed factor, without the draw",
                                     *review.versions.values()]})
     add(_table(facts, cls="assumptions"))
     cmd = (f"peakplan review {sc.source} --cases "
-           + ",".join(f"{r.case.name}={r.case.factor:g}" for r in review.cases)
+           + ",".join(r.case.text for r in review.cases)
            + f" --reps {review.reps} --seed {review.seed}")
     add(f"<p>Reproduce with: <code>{html.escape(cmd)}</code></p>")
     add("<p class='note'>Model: per-interval Erlang C/A for the requirement (SIPP: it misjudges "

@@ -6,6 +6,10 @@ at their clock time; with ``window_min`` the agents' break starts are spread eve
 window.  An agent who is busy when a break or the shift end comes finishes the contacts in hand
 first: the engine then starts the break (of full length) or ends the shift.
 
+Clock times are read on the scenario's start clock (:func:`clock_offset_s`); the same daily
+windows serve the groups' allocation windows (:func:`daily_windows`, used by
+:func:`sim.routing.allocation_switches`).
+
 The roster is built with numpy, one shift at a time: clock strings are parsed once per shift,
 and the agents of a shift (who differ only in where their breaks fall in the window) are
 columns of one array, so a 5,000-agent team costs a few array operations per shift and day.
@@ -20,7 +24,7 @@ import numpy as np
 
 from sim.scenario import Scenario, ShiftSpec, clock_to_min
 
-__all__ = ["Roster", "build_roster", "ON", "OFF", "BREAK"]
+__all__ = ["Roster", "build_roster", "clock_offset_s", "daily_windows", "ON", "OFF", "BREAK"]
 
 DAY_S = 86_400.0
 # Event kinds, in the order they are applied at one instant: leave before joining, so that a
@@ -48,10 +52,31 @@ class Roster:
                          self.break_s.tolist()))
 
 
+def clock_offset_s(scenario: Scenario) -> float:
+    """Seconds from the midnight before the scenario's start to its start: model time ``t``
+    is clock time ``t + offset`` (mod a day)."""
+    start = scenario.spec.start
+    return (start.hour * 60 + start.minute) * 60.0 + start.second
+
+
+def daily_windows(scenario: Scenario, *, start_min: int, length_min: int, until_s: float
+                  ) -> list[tuple[float, float]]:
+    """The occurrences ``(from_s, to_s)``, in model time, of a daily clock window starting at
+    ``start_min`` after midnight for ``length_min``, that overlap ``[0, until_s)``; the
+    first may start before 0 (a window in force when the run starts)."""
+    offset_s = clock_offset_s(scenario)
+    out = []
+    for d in range(-1, math.ceil((until_s + offset_s) / DAY_S) + 1):
+        t0 = d * DAY_S + start_min * 60.0 - offset_s
+        t1 = t0 + length_min * 60.0
+        if t1 > 0.0 and t0 < until_s:
+            out.append((t0, t1))
+    return out
+
+
 def build_roster(scenario: Scenario, *, until_s: float) -> Roster:
     """The roster of ``scenario`` from time 0 to ``until_s`` (seconds from its start)."""
-    start = scenario.spec.start
-    offset_s = (start.hour * 60 + start.minute) * 60.0 + start.second
+    offset_s = clock_offset_s(scenario)
     days = range(-1, math.ceil((until_s + offset_s) / DAY_S) + 1)
     groups: list[np.ndarray] = []
     labels: list[str] = []

@@ -1,4 +1,5 @@
-"""The discrete-event engine (SimPy): contacts, agents, routing, transfers, abandonment, shifts.
+"""The discrete-event engine (SimPy): contacts, agents, routing, transfers, abandonment, shifts,
+and the peak operations: overflow delays, allocation windows, callbacks, redials.
 
 ``run(scenario, seed)`` simulates the scenario's horizon and returns :class:`~sim.records.Records`.
 
@@ -21,7 +22,8 @@ Design of the per-event path (kept lean on purpose; see ../shared/style.md):
   looks at it, recorded as abandoned *at their deadline*.  Patience differs between contacts,
   so an expired contact may sit behind a live head; but a contact is only ever taken from the
   head, after this check, so none is answered after its deadline, and at the end every contact
-  left is checked: the records are exact.
+  left is checked: the records are exact.  (A queue with redials is the exception: there a
+  waiting contact has an event at its deadline, since the redial is timed from it.)
 * Free agents wait per group in buckets by contacts held, each an insertion-ordered dict in
   free-since order (``OrderedDict``: append, remove, first are O(1)).  The next agent is the
   first of the lowest non-empty bucket: the least loaded, then the one free longest, exactly
@@ -44,6 +46,46 @@ Design of the per-event path (kept lean on purpose; see ../shared/style.md):
 * Routing tables are computed once per run (:mod:`sim.routing`), with short paths for a queue
   that one group takes and a group with one skill; records are written to flat typed arrays
   and frozen into numpy arrays at the end (:mod:`sim.records`).
+
+Peak operations (issue 15) run on a general path: a scenario that uses none of them runs the
+code above untouched (same records, same speed); one that does gets ``_offer``, ``_fill`` and
+``_transfer`` replaced by general versions at the start of the run, and its calendar entries
+dispatched by kind (:meth:`_Run._dispatch`).  With every feature off the general path gives
+the very records of the lean one (tests/test_peak_ops.py).  Everything stays exact, by events
+at known times, never by polling:
+
+* **Overflow delays** (``skills: {q: {preference: 2, after_s: 30}}``): group ``g`` may take a
+  contact of ``q`` once ``entry + delay[g][q] <= now``, entry being when the contact entered
+  the queue (arrival, transfer or redial).  An arrival goes only to groups whose delay is 0
+  (preference tiers as ever among them).  A contact that waits gets an event at ``entry + d``
+  for every positive delay ``d`` its queue has for any group in any allocation; there, if it
+  still waits, free agents of the groups now eligible take work by their own rule.  An agent
+  who frees up takes from a queue only if its head is eligible: the queue is in order of entry,
+  so if the head is not, no one behind it is.  Invariant kept by both: no free agent is ever
+  eligible for a waiting contact it could take.
+* **Allocation windows** replace a group's skills (preferences and delays) between clock times
+  (:func:`sim.routing.allocation_switches`).  The switches are all queued before the run
+  starts, so they have the lowest event ids and come first at their instant (before a
+  completion or a shift start at the same time).  At a switch, contacts in hand finish as they
+  are; the group's free agents then take waiting contacts under the new allocation.  Delays
+  are judged under the allocation in force when an agent decides.
+* **Callbacks** (``callback: {offer_after_s, accept, promise_s}``): a contact still waiting at
+  ``entry + offer_after_s`` (deadline not reached) is offered one and accepts with probability
+  ``accept`` (stream ``(queue, "callback")``); it leaves the queue, without abandoning, for the
+  queue's callback list (in order of acceptance, hence of entry) and never abandons there (the
+  customer is reached when called back).  Agents choose (:meth:`_Run._choose`): first a callback
+  that is due, ``accepted + promise_s - aht_s <= now``, then live contacts, then other callbacks;
+  delays apply to callbacks too, from their entry into the queue.  A callback's becoming due
+  needs no event of its own: by the invariant above no free agent is eligible for it, so its
+  rank only matters when an agent frees up, a switch or a delay's event, where the due time is
+  compared exactly.  An accepted callback is offered at once to eligible free agents.
+* **Redials** (``redial: {probability, after_s}``): in such a queue a waiting contact has an
+  event at its deadline; if it is still waiting it abandons then and, with ``probability``
+  (stream ``(queue, "redial")``), its customer calls the queue again after an exponential delay
+  of mean ``after_s`` (stream ``(queue, "redial", "delay")``): a new contact with its own handle
+  and patience draws (streams ``(queue, "redial", "handle" / "patience")``), the same customer.
+* At one instant, a waiting contact's events come in this order: eligible for a group, offered
+  a callback, abandoned.
 """
 
 from __future__ import annotations
@@ -60,17 +102,30 @@ from simpy.events import NORMAL, Event
 
 from sim.agents import BREAK, ON, build_roster
 from sim.arrivals import arrival_times
-from sim.records import ABANDONED, ANSWERED, WAITING, Records
-from sim.routing import build_routing
+from sim.records import ABANDONED, ANSWERED, CALLBACK, WAITING, Records
+from sim.routing import RoutingTable, allocation_switches, build_routing, groups_for
 from sim.scenario import Scenario
 from sim.streams import VariateBuffer, stream, unit_variates
+from sim.uncertainty import volume_multipliers
 
-__all__ = ["run", "DRAIN_S"]
+__all__ = ["run", "DRAIN_S", "uses_peak_operations"]
 
 # After the horizon no contact arrives; the run goes on (agents on their shifts) so that
 # contacts of the last intervals are answered or abandon, for at most this long.
 DRAIN_S = 4 * 3600.0
 _OFF, _ON, _LEAVING = 0, 1, 2
+# Calendar entries of the peak-operations path: (time, event id, visit, kind), a kind below 0
+# where a completion has its agent (see _dispatch).
+_ELIGIBLE, _CALLBACK_OFFER, _ABANDON, _REDIAL = -1, -2, -3, -4
+
+
+def uses_peak_operations(scenario: Scenario) -> bool:
+    """Whether the scenario has overflow delays, allocation windows, callbacks or redials
+    (the engine's general path; without them it runs the lean one)."""
+    spec = scenario.spec
+    return (any(g.has_delays or g.allocation for g in spec.agent_groups.values())
+            or any(q.callback is not None or q.redial is not None
+                   for q in spec.queues.values()))
 
 
 def run(scenario: Scenario, seed: int = 0, *, drain_s: float = DRAIN_S) -> Records:
@@ -80,6 +135,10 @@ def run(scenario: Scenario, seed: int = 0, *, drain_s: float = DRAIN_S) -> Recor
 
 class _Run:
     """State of one run.  Lists indexed by visit id (``v_*``) and by agent id (``a_*``)."""
+
+    # Run the general path even without peak operations (tests: it must then give the very
+    # records of the lean path).
+    force_general = False
 
     def __init__(self, scenario: Scenario, seed: int, drain_s: float) -> None:
         self.scenario = scenario
@@ -102,9 +161,12 @@ class _Run:
 
         # External arrivals, in time order; visit id = position.
         times, queue, work, deadline = [], [], [], []
+        # This run's forecast error per queue (sim.uncertainty): all ones, drawing nothing,
+        # without arrivals.uncertainty (x * 1.0 is x: the same arrivals as before).
+        volume = volume_multipliers(scenario, seed)
         for q, qs in enumerate(qspecs):
             name = scenario.queues[q]
-            t = arrival_times(stream(seed, name, "arrivals"), scenario.contacts[q],
+            t = arrival_times(stream(seed, name, "arrivals"), scenario.contacts[q] * volume[q],
                               interval_s=scenario.interval_s)
             n = t.size
             z = unit_variates(stream(seed, name, "handle"), n, qs.handle_time,
@@ -160,7 +222,9 @@ class _Run:
         self.r_agent: list[int] = roster.agent.tolist()
         self.r_break: list[float] = roster.break_s.tolist()
         gspecs = list(spec.agent_groups.values())
-        chat_group = [any(spec.queues[q].channel == "chat" for q in g.skills) for g in gspecs]
+        # Every queue the group takes at some hour: its slots cannot change with the clock.
+        chat_group = [any(spec.queues[q].channel == "chat" for q in g.all_skills)
+                      for g in gspecs]
         g_cap = [g.chat_concurrency if chat else 1 for g, chat in zip(gspecs, chat_group)]
         g_slow = [g.chat_slowdown if chat else 0.0 for g, chat in zip(gspecs, chat_group)]
         n_agents = len(roster.group)
@@ -233,11 +297,19 @@ class _Run:
             [None] * (int(self.stop_s * self.inv_width) + 1))
         self.cur = 0  # the bucket of the current time (or an earlier one, all empty since)
         self.env_eid = self.env._eid
+        self.general = self.force_general or uses_peak_operations(scenario)
+        if self.general:
+            self._init_general(routing, qspecs)
 
     # ----------------------------------------------------------------------------------------
     def execute(self) -> Records:
         env = self.env
         self.roster_pos = 0
+        if self.general:
+            # Allocation switches are all queued first, so that their event ids are the
+            # lowest: a switch is applied before anything else at its instant.
+            for t, g, alloc in self.switches:
+                self._later(t, self._on_switch, (g, alloc))
         if self.r_time:
             self._later(self.r_time[0], self._on_roster, None)
         # Three sources are merged here, in the order one heap of them all would give:
@@ -249,7 +321,7 @@ class _Run:
         queue = env._queue  # SimPy's heap of (time, priority, id, event)
         step = env.step
         offer = self._offer
-        finish = self._finish
+        finish = self._dispatch if self.general else self._finish
         virtual_done = self._virtual_done
         calendar = self.calendar
         inv_width = self.inv_width
@@ -606,6 +678,335 @@ class _Run:
             self._start(v, best_q, a, now)
 
     # ----------------------------------------------------------------------------------------
+    # Peak operations: overflow delays, allocation windows, callbacks, redials (the general
+    # path, installed by _init_general in place of _offer, _fill and _transfer).
+    def _init_general(self, routing: RoutingTable, qspecs: list) -> None:
+        sc, seed = self.scenario, self.seed
+        nq = len(sc.queues)
+        n = self.n_external
+        self.allocs = routing.allocations
+        initial, self.switches = allocation_switches(sc, until_s=self.stop_s)
+        # The allocation in force per group: its preference tiers, its delay per queue.
+        self.g_alloc = list(initial)
+        self.queues_for = [self.allocs[g][a].tiers for g, a in enumerate(initial)]
+        self.g_delay = [self.allocs[g][a].delay_s for g, a in enumerate(initial)]
+        self.groups_for = list(groups_for([self.allocs[g][a].prefs
+                                           for g, a in enumerate(initial)], nq))
+        # Every positive delay a queue has for any group in any allocation: a waiting contact
+        # can become eligible for a group only at entry + one of them, or at a switch.
+        self.q_delays = [sorted({d for allocs in self.allocs for al in allocs
+                                 for d in (al.delay_s[q],) if d > 0.0}) for q in range(nq)]
+        cbs = [qs.callback for qs in qspecs]
+        self.has_cb = any(c is not None for c in cbs)
+        self.cb_offer = [-1.0 if c is None else c.offer_after_s for c in cbs]
+        self.cb_accept = [0.0 if c is None else c.accept for c in cbs]
+        self.cb_promise = [math.nan if c is None else c.promise_s for c in cbs]
+        # A callback goes before live contacts from acceptance + promise - the queue's AHT.
+        self.cb_urgent = [math.inf if c is None else c.promise_s - qs.aht_s
+                          for c, qs in zip(cbs, qspecs)]
+        self.cb_list: list[deque[int]] = [deque() for _ in range(nq)]
+        self.cb_draw = [None if c is None else VariateBuffer(stream(seed, q, "callback"))
+                        for c, q in zip(cbs, sc.queues)]
+        self.g_cb = [any(cbs[q] is not None for q in self.allocs[g][a].prefs)
+                     for g, a in enumerate(initial)]
+        rds = [qs.redial for qs in qspecs]
+        self.has_rd = any(r is not None for r in rds)
+        self.rd_p = [-1.0 if r is None else r.probability for r in rds]
+        self.rd_after = [0.0 if r is None else r.after_s for r in rds]
+        self.rd_draw = [None if r is None else VariateBuffer(stream(seed, q, "redial"))
+                        for r, q in zip(rds, sc.queues)]
+        self.rd_delay = [None if r is None else
+                         VariateBuffer(stream(seed, q, "redial", "delay"), "exponential", 1.0)
+                         for r, q in zip(rds, sc.queues)]
+        self.rd_work = [None if r is None else
+                        VariateBuffer(stream(seed, q, "redial", "handle"), qs.handle_time,
+                                      qs.handle_time_cv)
+                        for r, q, qs in zip(rds, sc.queues, qspecs)]
+        self.rd_patience = [None if r is None else
+                            VariateBuffer(stream(seed, q, "redial", "patience"), qs.patience,
+                                          qs.patience_cv)
+                            for r, q, qs in zip(rds, sc.queues, qspecs)]
+        # Queues whose waiting contacts have events of their own.
+        self.q_watch = [bool(self.q_delays[q]) or cbs[q] is not None or rds[q] is not None
+                        for q in range(nq)]
+        # Per visit, written only when the feature is used.
+        if self.has_cb:
+            self.v_cb_s = array("d", [math.nan]) * n  # when the caller accepted a callback
+            self.v_cb_offered = bytearray(n)
+        if self.has_rd:
+            self.v_redial = bytearray(n)
+            self.v_customer: list[int] = []  # of visits not arrived from outside
+        self._offer = self._offer_general
+        self._fill = self._fill_general
+        self._transfer = self._transfer_general
+
+    def _dispatch(self, x: int, a: int, now: float) -> None:
+        """A calendar entry of the general path: a completion (``a`` its agent) or an event
+        of visit ``x`` (``a`` its kind)."""
+        if a >= 0:
+            self._finish(x, a, now)
+        elif a == _ELIGIBLE:
+            self._on_eligible(x, now)
+        elif a == _CALLBACK_OFFER:
+            self._on_callback_offer(x, now)
+        elif a == _ABANDON:
+            self._on_abandon(x, now)
+        else:
+            self._on_redial(x, now)
+
+    def _push(self, t: float, v: int, kind: int) -> None:
+        self._queue_completion(t, next(self.env_eid), v, kind)
+
+    def _new_visit(self, now: float, q: int, work: float, deadline: float, contact: int,
+                   customer: int, redial: int) -> int:
+        nv = len(self.v_arrival)
+        self.v_arrival.append(now)
+        self.v_queue.append(q)
+        self.v_work.append(work)
+        self.v_deadline.append(deadline)
+        self.v_contact.append(contact)
+        self.v_start.append(math.nan)
+        self.v_end.append(math.nan)
+        self.v_agent.append(-1)
+        self.v_abandoned.append(0)
+        self.v_transferred.append(0)
+        if self.has_cb:
+            self.v_cb_s.append(math.nan)
+            self.v_cb_offered.append(0)
+        if self.has_rd:
+            self.v_redial.append(redial)
+            self.v_customer.append(customer)
+        return nv
+
+    def _customer(self, v: int) -> int:
+        return v if v < self.n_external else self.v_customer[v - self.n_external]
+
+    def _transfer_general(self, v: int, q: int, now: float) -> None:
+        """:meth:`_transfer`, keeping the per-visit arrays of the general path."""
+        work = self.t_work[q].next() * self.aht_s[q]
+        patience = self.t_patience[q]
+        deadline = math.inf if patience is None else now + patience.next() * self.patience_s[q]
+        contact = v if v < self.n_external else self.v_contact[v - self.n_external]
+        nv = self._new_visit(now, q, work, deadline, contact,
+                             self._customer(v) if self.has_rd else -1, 0)
+        self._offer(nv, q, now)
+
+    def _free_agent(self, q: int, entry: float, now: float) -> int:
+        """Take out of its bucket the agent a contact of queue ``q`` that entered it at
+        ``entry`` goes to now (-1: none): the best tier of groups for which it is eligible
+        (delay passed) with a free agent, then the least loaded, then the one free longest."""
+        voice = self.q_voice[q]
+        free = self.free
+        delay = self.g_delay
+        for tier in self.groups_for[q]:
+            best = best_bucket = None
+            for g in tier:
+                if entry + delay[g][q] > now:
+                    continue
+                for held, bucket in enumerate(free[g]):
+                    if bucket:
+                        key = (held, self.a_seq[next(iter(bucket))])
+                        if best is None or key < best:
+                            best, best_bucket = key, bucket
+                        break
+                    if voice:
+                        break
+            if best is not None:
+                a = best_bucket.popitem(last=False)[0]
+                self.a_free[a] = False
+                return a
+        return -1
+
+    def _offer_general(self, v: int, q: int, now: float) -> None:
+        """:meth:`_offer` with overflow delays: only groups whose delay is 0 take an
+        arrival; if none can, the contact waits and its own events are queued."""
+        a = self._free_agent(q, now, now)
+        if a >= 0:
+            self._start(v, q, a, now)
+            if self.a_held[a] < self.g_cap[self.a_group[a]]:
+                self._make_available(a, now)
+            return
+        self.waiting[q].append(v)
+        if not self.q_watch[q]:
+            return
+        # Events of a waiting contact, in this order at equal times: eligible for a group,
+        # offered a callback, abandoned.  None at or after the stop.
+        stop = self.stop_s
+        deadline = self.v_deadline[v]
+        offer = self.cb_offer[q]
+        may_callback = offer >= 0.0 and now + offer < deadline
+        for d in self.q_delays[q]:
+            t = now + d
+            if t >= stop:
+                break
+            if t < deadline or may_callback:  # a callback waits on after its deadline
+                self._push(t, v, _ELIGIBLE)
+        if may_callback and now + offer < stop:
+            self._push(now + offer, v, _CALLBACK_OFFER)
+        if self.rd_p[q] >= 0.0 and deadline < stop:
+            self._push(deadline, v, _ABANDON)
+
+    def _on_eligible(self, v: int, now: float) -> None:
+        """Visit ``v`` has waited one of its queue's overflow delays: if it still waits (in
+        the queue, or as a callback), free agents of the groups it is now eligible for
+        take work."""
+        if self.v_start[v] == self.v_start[v]:
+            return  # answered (start is not NaN)
+        if not (self.has_cb and self.v_cb_s[v] == self.v_cb_s[v]) \
+                and self.v_deadline[v] <= now:
+            return  # abandoned
+        self._serve_eligible(v, self.v_queue[v], now)
+
+    def _serve_eligible(self, v: int, q: int, now: float) -> None:
+        """While ``v`` waits and an agent free now is eligible for it, that agent takes work
+        by its own rule (:meth:`_choose`, which finds at least ``v`` or an older contact of
+        the queue)."""
+        entry = self.v_arrival[v]
+        while self.v_start[v] != self.v_start[v]:
+            a = self._free_agent(q, entry, now)
+            if a < 0:
+                return
+            held = self.a_held[a]
+            self._fill(a, now)
+            if self.a_held[a] == held:
+                return  # took nothing (not reached: the agent is eligible for v)
+
+    def _on_callback_offer(self, v: int, now: float) -> None:
+        """Visit ``v`` has waited ``offer_after_s``: if still waiting, it is offered a
+        callback; one who accepts leaves the queue for the callback list."""
+        if self.v_start[v] == self.v_start[v] or self.v_deadline[v] <= now:
+            return  # answered or abandoned
+        q = self.v_queue[v]
+        self.v_cb_offered[v] = 1
+        if self.cb_draw[q].next() >= self.cb_accept[q]:
+            return
+        self.waiting[q].remove(v)
+        self.v_cb_s[v] = now
+        self.cb_list[q].append(v)
+        self._serve_eligible(v, q, now)
+
+    def _on_abandon(self, v: int, now: float) -> None:
+        """Visit ``v`` of a queue with redials reaches its deadline: unless answered or
+        called back, it abandons now, and the customer may call again."""
+        if self.v_start[v] == self.v_start[v] or (self.has_cb and
+                                                   self.v_cb_s[v] == self.v_cb_s[v]):
+            return
+        self.v_abandoned[v] = 1  # also found from the queue's head, lazily, as ever
+        q = self.v_queue[v]
+        if self.rd_draw[q].next() < self.rd_p[q]:
+            t = now + self.rd_delay[q].next() * self.rd_after[q]
+            if t < self.stop_s:
+                self._push(t, v, _REDIAL)
+
+    def _on_redial(self, src: int, now: float) -> None:
+        """The customer of abandoned visit ``src`` calls its queue again: a new contact."""
+        q = self.v_queue[src]
+        work = self.rd_work[q].next() * self.aht_s[q]
+        deadline = now + self.rd_patience[q].next() * self.patience_s[q]
+        nv = len(self.v_arrival)
+        self._new_visit(now, q, work, deadline, nv, self._customer(src), 1)
+        self._offer(nv, q, now)
+
+    def _choose(self, a: int, g: int, now: float) -> tuple[int, int, bool] | None:
+        """What agent ``a`` of group ``g`` takes next: ``(visit, queue, is a callback)``, or
+        None.  First a callback whose promise is near (due: accepted + promise - AHT), then
+        a live contact, then any other callback; each time from the best tier of the
+        allocation in force where a queue has an eligible head (the queue and the callback
+        list are in order of entry into the queue, so the head is eligible first), the queue
+        of highest priority, then the due, entry or acceptance time.  An agent holding chats
+        takes no call."""
+        idle = self.a_held[a] == 0
+        tiers = self.queues_for[g]
+        delay = self.g_delay[g]
+        q_voice = self.q_voice
+        arrival = self.v_arrival
+        priority = self.priority
+        if self.g_cb[g]:
+            got = self._callback_head(tiers, delay, idle, now, urgent=True)
+            if got is not None:
+                return got
+        waiting = self.waiting
+        deadline = self.v_deadline
+        for tier in tiers:
+            best_q, best_key = -1, None
+            for q in tier:
+                if q_voice[q] and not idle:
+                    continue
+                dq = waiting[q]
+                while dq and deadline[dq[0]] <= now:
+                    self.v_abandoned[dq.popleft()] = 1
+                if dq and arrival[dq[0]] + delay[q] <= now:
+                    key = (priority[q], arrival[dq[0]])
+                    if best_key is None or key < best_key:
+                        best_key, best_q = key, q
+            if best_q >= 0:
+                return waiting[best_q][0], best_q, False
+        if self.g_cb[g]:
+            return self._callback_head(tiers, delay, idle, now, urgent=False)
+        return None
+
+    def _callback_head(self, tiers: tuple[tuple[int, ...], ...], delay: list[float],
+                       idle: bool, now: float, *, urgent: bool) -> tuple[int, int, bool] | None:
+        """The callback to make from the best tier with an eligible head (only those whose
+        promise is near if ``urgent``): the queue of highest priority, then the earliest due
+        (urgent) or accepted."""
+        cb_s, arrival, priority, q_voice = self.v_cb_s, self.v_arrival, self.priority, \
+            self.q_voice
+        for tier in tiers:
+            best_q, best_key = -1, None
+            for q in tier:
+                cbq = self.cb_list[q]
+                if not cbq or (q_voice[q] and not idle):
+                    continue
+                h = cbq[0]
+                if arrival[h] + delay[q] > now:
+                    continue
+                if urgent:
+                    due = cb_s[h] + self.cb_urgent[q]
+                    if due > now:
+                        continue
+                    key = (priority[q], due)
+                else:
+                    key = (priority[q], cb_s[h])
+                if best_key is None or key < best_key:
+                    best_key, best_q = key, q
+            if best_q >= 0:
+                return self.cb_list[best_q][0], best_q, True
+        return None
+
+    def _fill_general(self, a: int, now: float) -> None:
+        """:meth:`_fill` by :meth:`_choose`: delays, the allocation in force, callbacks."""
+        g = self.a_group[a]
+        cap = self.g_cap[g]
+        while self.a_held[a] < cap:
+            choice = self._choose(a, g, now)
+            if choice is None:
+                self._make_available(a, now)
+                return
+            v, q, callback = choice
+            (self.cb_list[q] if callback else self.waiting[q]).popleft()
+            self._start(v, q, a, now)
+
+    def _on_switch(self, event: Event) -> None:
+        """A group's allocation changes: contacts in hand finish as they are; its free agents
+        take waiting contacts under the new one (least loaded, then free longest, first)."""
+        g, alloc = event._value
+        self.pool.append(event)
+        now = self.env._now
+        al = self.allocs[g][alloc]
+        self.g_alloc[g] = alloc
+        self.queues_for[g] = al.tiers
+        self.g_delay[g] = al.delay_s
+        self.groups_for = list(groups_for([self.allocs[h][x].prefs
+                                           for h, x in enumerate(self.g_alloc)],
+                                          len(self.scenario.queues)))
+        self.g_cb[g] = any(self.cb_offer[q] >= 0.0 for q in al.prefs)
+        for a in [a for bucket in self.free[g] for a in bucket]:
+            if self.a_free[a] and self._choose(a, g, now) is not None:
+                self._unfree(a)
+                self._fill(a, now)
+
+    # ----------------------------------------------------------------------------------------
     # Shifts and breaks
     def _on_roster(self, event: Event) -> None:
         self.pool.append(event)
@@ -699,6 +1100,24 @@ class _Run:
         outcome[abandoned] = ABANDONED
         wait = np.where(answered, start, np.where(abandoned, deadline, stop)) - arrival
         sc = self.scenario
+        extra: dict[str, np.ndarray] = {}
+        if self.general and self.has_cb:
+            # A caller who accepted a callback waited in the queue until then; start and end
+            # are the callback's.
+            callback_s = np.frombuffer(self.v_cb_s, dtype=float).copy()
+            called = ~np.isnan(callback_s)
+            outcome[called] = CALLBACK
+            wait[called] = callback_s[called] - arrival[called]
+            extra.update(callback_offered=np.frombuffer(self.v_cb_offered, dtype=bool).copy(),
+                         callback_s=callback_s,
+                         queue_promise_s=np.asarray(self.cb_promise, dtype=float))
+        if self.general and self.has_rd:
+            redial = np.frombuffer(self.v_redial, dtype=bool).copy()
+            transfer_in &= ~redial  # a redial is a new contact, not a transfer
+            extra.update(redial=redial,
+                         customer=np.concatenate((np.arange(n_ext, dtype=np.int64),
+                                                  np.asarray(self.v_customer,
+                                                             dtype=np.int64))))
         return Records(
             queues=sc.queues, groups=sc.groups, interval_s=sc.interval_s,
             n_intervals=sc.n_intervals, stop_s=stop, seed=self.seed,
@@ -713,4 +1132,4 @@ class _Run:
             seg_off_s=np.asarray(self.seg_off, dtype=float),
             agent_group=np.asarray(self.a_group, dtype=np.int64),
             agent_slots=np.asarray(self.a_cap, dtype=np.int64),
-            queue_voice=np.asarray(self.q_voice, dtype=bool))
+            queue_voice=np.asarray(self.q_voice, dtype=bool), **extra)

@@ -10,6 +10,22 @@ visits, wrap-up included; **occupancy** of a group = time its agents held at lea
 time they were on the floor (and, for chat, ``slot_occupancy`` = chat-slot time in use / slot
 time available).  Queue length is the number of contacts waiting, as a time average and maximum
 per interval.
+
+Callbacks (columns :data:`CALLBACK_COLUMNS`, only when the run's queues offer them), as
+contact centres report virtual hold: a caller who accepts a callback stays **offered** (an
+arrival) but leaves the live denominators: service level = answered within target /
+(offered - callbacks accepted) (and the variants likewise), abandon rate = abandoned /
+(offered - callbacks accepted); it is neither answered nor abandoned, and ASA and AHT are of
+live answered visits only.  Its time in the queue until it accepted counts in the queue
+length.  Callbacks are reported apart, in the interval the caller arrived in: offered,
+accepted, made (an agent called back before the run stopped), kept (called back within the
+promise of acceptance) and the mean callback delay (acceptance to call-back, of those made).
+An agent's time on a callback counts in its occupancy like any contact's.
+
+Redials (columns :data:`REDIAL_COLUMNS`, only when the run's queues have them): a redial is a
+new offered contact (it counts in offered, answered, abandoned, service level like any);
+``customers`` counts first calls (offered - redials), so unique customers over any span are
+the sum of ``customers``.
 """
 
 from __future__ import annotations
@@ -21,12 +37,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.records import ABANDONED, ANSWERED, WAITING, Records
+from sim.records import ABANDONED, ANSWERED, CALLBACK, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
            "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
            "replication_summary", "summary_columns", "rates", "ratio", "group_summary_columns",
-           "QUEUE_COLUMNS", "GROUP_COLUMNS"]
+           "QUEUE_COLUMNS", "CALLBACK_COLUMNS", "REDIAL_COLUMNS", "GROUP_COLUMNS"]
 
 QUEUE_COLUMNS = {
     "interval": "interval index (0 = the scenario's start)",
@@ -49,6 +65,18 @@ QUEUE_COLUMNS = {
     "mean_queue": "time-average number waiting during the interval",
     "max_queue": "largest number waiting during the interval",
 }
+# Added to QUEUE_COLUMNS when a queue of the run offers callbacks / has redials.
+CALLBACK_COLUMNS = {
+    "callbacks_offered": "visits offered a callback (still waiting after offer_after_s)",
+    "callbacks_accepted": "of those, accepted: left the queue for the callback list",
+    "callbacks_made": "of those, called back by an agent before the run stopped",
+    "callbacks_kept": "of those, called back within promise_s of acceptance",
+    "callback_delay_s": "mean time from acceptance to call-back of callbacks made (s)",
+}
+REDIAL_COLUMNS = {
+    "customers": "first calls: offered visits that are not redials (unique customers)",
+    "redials": "offered visits that are redials (a customer calling again after abandoning)",
+}
 GROUP_COLUMNS = {
     "interval": "interval index",
     "group": "agent group id",
@@ -62,6 +90,8 @@ GROUP_COLUMNS = {
 }
 _COUNTS = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting",
            "answered_within", "abandoned_within", "transfers_in", "transfers_out"]
+_EXTRA_COUNTS = ["callbacks_offered", "callbacks_accepted", "callbacks_made", "callbacks_kept",
+                 "customers", "redials"]
 
 
 def ratio(num: Any, den: Any) -> np.ndarray:
@@ -79,16 +109,22 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def rates(counts: Mapping[str, Any], wait_sum: Any) -> dict[str, np.ndarray]:
     """The shares and ASA of the module doc from counts (``offered``, ``answered``,
-    ``abandoned``, ``answered_within``, ``abandoned_within``) and the total wait of answered
-    visits: the one definition for intervals, whole horizons and contact logs alike."""
+    ``abandoned``, ``answered_within``, ``abandoned_within``, and ``callbacks_accepted``
+    where callbacks are offered) and the total wait of answered visits: the one definition
+    for intervals, whole horizons and contact logs alike."""
+    live = counts["offered"]
+    if "callbacks_accepted" in counts:
+        # Callers who accepted a callback leave the live denominators (the module doc).
+        live = np.asarray(live, dtype=float) - np.asarray(counts["callbacks_accepted"],
+                                                          dtype=float)
     return {
-        "service_level": _ratio(counts["answered_within"], counts["offered"]),
+        "service_level": _ratio(counts["answered_within"], live),
         "service_level_answered": _ratio(counts["answered_within"], counts["answered"]),
         "service_level_excl_abandoned_within": _ratio(
             counts["answered_within"],
-            np.asarray(counts["offered"], dtype=float)
+            np.asarray(live, dtype=float)
             - np.asarray(counts["abandoned_within"], dtype=float)),
-        "abandon_rate": _ratio(counts["abandoned"], counts["offered"]),
+        "abandon_rate": _ratio(counts["abandoned"], live),
         "asa_s": _ratio(wait_sum, counts["answered"]),
     }
 
@@ -218,11 +254,27 @@ def queue_intervals(records: Records, *, within_s: Sequence[float],
     for i in range(nq):
         m = wq == i
         max_q[i] = _max_level(ws[m], we[m], edges)
+    columns = list(QUEUE_COLUMNS)
+    if r.callback_s is not None:
+        accepted_s = r.callback_s[keep]
+        made = (outcome == CALLBACK) & ~np.isnan(r.start_s[keep])
+        delay = np.where(made, r.start_s[keep] - accepted_s, 0.0)
+        promise = np.asarray(r.queue_promise_s, dtype=float)[q]
+        data["callbacks_offered"] = count(r.callback_offered[keep])
+        data["callbacks_accepted"] = count(outcome == CALLBACK)
+        data["callbacks_made"] = count(made)
+        data["callbacks_kept"] = count(made & (delay <= promise))
+        data["callback_delay_s"] = _ratio(total(delay, made), data["callbacks_made"])
+        columns += list(CALLBACK_COLUMNS)
+    if r.redial is not None:
+        data["redials"] = count(r.redial[keep])
+        data["customers"] = data["offered"] - data["redials"]
+        columns += list(REDIAL_COLUMNS)
     data.update(rates(data, wait_sum))
     data["aht_s"] = _ratio(handle_sum, handled)
     data["mean_queue"] = mean_q.reshape(-1)
     data["max_queue"] = max_q.reshape(-1)
-    return _interval_major(data, r.queues, ni, "queue", list(QUEUE_COLUMNS))
+    return _interval_major(data, r.queues, ni, "queue", columns)
 
 
 def _interval_major(data: dict[str, np.ndarray], names: Sequence[str], ni: int, key: str,
@@ -302,12 +354,13 @@ def summary_columns(queue_frame: pd.DataFrame, *, first_interval: int = 0
     """:func:`summary` as (row names, columns): for callers that add columns before making
     one frame."""
     keep = queue_frame["interval"].to_numpy() >= first_interval
+    counts = _COUNTS + [c for c in _EXTRA_COUNTS if c in queue_frame.columns]
     col = {c: queue_frame[c].to_numpy()[keep] for c in
-           (*_COUNTS, "queue", "asa_s", "mean_queue", "max_queue")}
+           (*counts, "queue", "asa_s", "mean_queue", "max_queue")}
     codes, names = _codes(col["queue"], sort=True)
     n = names.size
     sums = {c: np.bincount(codes, weights=col[c].astype(float), minlength=n)
-            for c in _COUNTS}
+            for c in counts}
     sums = {c: np.append(v, v.sum()) for c, v in sums.items()}
     answered = col["answered"].astype(float)
     wait = np.nan_to_num(col["asa_s"].astype(float)) * answered
@@ -320,7 +373,12 @@ def summary_columns(queue_frame: pd.DataFrame, *, first_interval: int = 0
                     per_interval)
     max_q = np.full(n, -np.inf)
     np.maximum.at(max_q, codes, col["max_queue"].astype(float))
-    out = {c: sums[c] for c in _COUNTS}
+    out = {c: sums[c] for c in counts}
+    if "callbacks_made" in sums:
+        made = col["callbacks_made"].astype(float)
+        delay = np.bincount(codes, weights=np.nan_to_num(
+            queue_frame["callback_delay_s"].to_numpy(dtype=float)[keep]) * made, minlength=n)
+        out["callback_delay_s"] = _ratio(np.append(delay, delay.sum()), sums["callbacks_made"])
     out.update(rates(sums, np.append(wait_sum, wait_sum.sum())))
     out["mean_queue"] = np.append(mean_q, np.nansum(mean_q))
     out["max_queue"] = np.append(max_q, np.nan)

@@ -22,16 +22,19 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_serializer, field_validator, model_validator)
 
 from sim.errors import InputError, count
 from sim.files import StrictModel, load_yaml, quote, validate
 from sim.forecast import read_forecast
 from sim.planning import PlanningSpec, check_planning
 from sim.targets import QueuePlan, Target
+from sim.uncertainty import multiplier_ppf
 
-__all__ = ["QueueSpec", "BreakSpec", "ShiftSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
-           "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
+__all__ = ["QueueSpec", "CallbackSpec", "RedialSpec", "BreakSpec", "ShiftSpec", "SkillSpec",
+           "AllocationSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
+           "UncertaintySpec", "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
            "clock_to_min", "expected_visits", "check_run_size", "LIMITS"]
 
 MAX_SCALE = 1000.0
@@ -79,6 +82,28 @@ def _clock_field(v: str) -> str:
 
 
 _Strict = StrictModel
+MAX_REDIAL = 0.95  # a redial probability of 1 would make a customer call until answered
+
+
+class CallbackSpec(_Strict):
+    """Virtual hold: a caller still waiting ``offer_after_s`` after entering the queue is
+    offered a call-back and accepts with probability ``accept``; the call-back is due within
+    ``promise_s`` of acceptance (see sim.engine for how agents serve it)."""
+
+    offer_after_s: float = Field(ge=0.0, description="wait in the queue before the offer")
+    accept: float = Field(ge=0.0, le=1.0, description="share of callers offered who accept")
+    promise_s: float = Field(gt=0.0, description="call back within this long of acceptance")
+
+
+class RedialSpec(_Strict):
+    """A customer who abandons the queue calls it again with ``probability``, after an
+    exponential delay of mean ``after_s``."""
+
+    probability: float = Field(ge=0.0, le=MAX_REDIAL,
+                               description=f"at most {MAX_REDIAL:g} (the expected calls of a "
+                                           "customer who always abandons, 1 / (1 - p), stay "
+                                           "bounded)")
+    after_s: float = Field(gt=0.0, description="mean delay before calling again")
 
 
 class QueueSpec(_Strict):
@@ -96,6 +121,8 @@ class QueueSpec(_Strict):
     patience_cv: float = Field(1.0, gt=0.0, le=5.0)
     target: Target = Target()
     priority: int = Field(1, ge=1, description="1 is served first when agents choose")
+    callback: CallbackSpec | None = None
+    redial: RedialSpec | None = None
 
     @model_validator(mode="after")
     def _cv_needs_distribution(self) -> QueueSpec:
@@ -104,6 +131,9 @@ class QueueSpec(_Strict):
                              "(an exponential has cv 1)")
         if self.patience == "exponential" and self.patience_cv != 1.0:
             raise ValueError("patience_cv needs patience: lognormal or gamma")
+        if self.redial is not None and self.patience_s is None:
+            raise ValueError("redial needs patience_s (customers who never abandon never "
+                             "call again)")
         return self
 
 
@@ -166,19 +196,44 @@ class ShiftSpec(_Strict):
         return self
 
 
-class GroupSpec(_Strict):
-    """Agents alike in skills, speed and concurrency."""
+SKILL_EXAMPLE = "{preference: 2, after_s: 30}"
 
-    skills: dict[str, int] = Field(description="queue -> preference (1 first)")
-    speed: dict[str, float] = Field(default_factory=dict,
-                                    description="handle-time factor per queue (1.2 = 20% "
-                                                "slower)")
-    chat_concurrency: int = Field(1, ge=1, le=20)
-    chat_slowdown: float = Field(0.0, ge=0.0, le=2.0,
-                                 description="extra handle time per extra chat held")
-    shifts: tuple[ShiftSpec, ...] = ()
 
-    @field_validator("skills", mode="before")
+class SkillSpec(_Strict):
+    """A skill written out: its preference and the overflow delay, the wait in the queue
+    after which the group takes the queue's contacts (0: at once)."""
+
+    preference: int = Field(ge=1, description="1 first")
+    after_s: float = Field(0.0, ge=0.0, description="take contacts once they have waited "
+                                                    "this long in the queue")
+
+
+def _nested_errors(exc: ValidationError, key: str) -> ValidationError:
+    """``exc`` with ``key`` put before each error's location: raised inside a field
+    validator, pydantic reports the errors at the field's path + that location
+    (``agent_groups.gold.skills.presales.after_s``)."""
+    return ValidationError.from_exception_data(exc.title, [
+        {"type": e["type"], "loc": (key, *e["loc"]), "input": e["input"],
+         **({"ctx": e["ctx"]} if "ctx" in e else {})}
+        for e in exc.errors(include_url=False)])
+
+
+def _skills_field() -> Any:
+    return Field(description=f"queue -> preference (1 first), or queue -> {SKILL_EXAMPLE}")
+
+
+class _Skilled(_Strict):
+    """Skills as users write them, in a field ``skills`` of the subclass: ``{queue:
+    preference}``, or a preference with an overflow delay, ``{queue: {preference: 2,
+    after_s: 30}}``.
+
+    ``skills`` is always ``queue -> preference`` (an int), whatever the form written; the
+    delays are kept apart (:meth:`delay_s`), and written back in the user's form by
+    ``model_dump`` (a mapping only where a delay is set)."""
+
+    _delays: dict[str, float] = PrivateAttr(default_factory=dict)
+
+    @field_validator("skills", mode="before", check_fields=False)
     @classmethod
     def _skills(cls, v: Any) -> Any:
         # Before pydantic's coercion, which would read `true` as preference 1.
@@ -186,11 +241,95 @@ class GroupSpec(_Strict):
             return v
         if not v:
             raise ValueError("a group needs at least one skill")
+        out: dict[Any, Any] = {}
         for q, p in v.items():
+            if isinstance(p, dict):
+                try:
+                    out[q] = SkillSpec.model_validate(p).preference
+                except ValidationError as exc:
+                    raise _nested_errors(exc, str(q)) from None
+                continue
             if isinstance(p, bool) or not isinstance(p, int) or p < 1:
                 raise ValueError(f"preference of {quote(q)} must be a whole number >= 1, "
-                                 f"got {quote(p)}")
+                                 f"got {quote(p)}" + ("" if isinstance(p, (int, float)) else
+                                                      f" (or a mapping: {SKILL_EXAMPLE})"))
+            out[q] = p
+        return out
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_delays(cls, data: Any, handler: Any) -> Any:
+        model = handler(data)
+        raw = data.get("skills") if isinstance(data, dict) else None
+        if isinstance(raw, dict):
+            # Valid by now (handler raised otherwise): every mapping is a SkillSpec.
+            delays = {str(q): SkillSpec.model_validate(p).after_s for q, p in raw.items()
+                      if isinstance(p, dict)}
+            model._delays = {q: d for q, d in delays.items() if d > 0.0}
+        return model
+
+    @field_serializer("skills", check_fields=False)
+    def _skills_as_written(self, skills: dict[str, int]) -> dict[str, Any]:
+        return {q: ({"preference": p, "after_s": self._delays[q]} if q in self._delays else p)
+                for q, p in skills.items()}
+
+    def delay_s(self, queue: str) -> float:
+        """The overflow delay of ``queue`` (0: its contacts are taken at once, or no skill)."""
+        return self._delays.get(queue, 0.0)
+
+    @property
+    def has_delays(self) -> bool:
+        return bool(self._delays)
+
+
+class AllocationSpec(_Skilled):
+    """A daily window in which ``skills`` (preferences and delays) replace the group's own:
+    from ``from_`` to ``to`` (clock times; ``to`` at or before ``from`` crosses midnight)."""
+
+    from_: str = Field(alias="from")
+    to: str
+    skills: dict[str, int] = _skills_field()
+
+    _clock = field_validator("from_", "to")(_clock_field)
+
+    @field_validator("from_")
+    @classmethod
+    def _from_in_day(cls, v: str) -> str:
+        if clock_to_min(v) == 24 * 60:
+            raise ValueError("a window starts from 00:00 to 23:59 (24:00 is an end)")
         return v
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AllocationSpec:
+        if clock_to_min(self.to) % (24 * 60) == self.start_min:
+            raise ValueError(f"the window {self.from_}-{self.to} would last all day (to change "
+                             "the skills all day, change the group's skills)")
+        return self
+
+    @property
+    def start_min(self) -> int:
+        return clock_to_min(self.from_)
+
+    @property
+    def length_min(self) -> int:
+        """Window length; a ``to`` at or before ``from`` crosses midnight."""
+        length = clock_to_min(self.to) - self.start_min
+        return length if length > 0 else length + 24 * 60
+
+
+class GroupSpec(_Skilled):
+    """Agents alike in skills, speed and concurrency.  ``allocation``: daily windows whose
+    skills replace ``skills`` (see :class:`AllocationSpec`)."""
+
+    skills: dict[str, int] = _skills_field()
+    speed: dict[str, float] = Field(default_factory=dict,
+                                    description="handle-time factor per queue (1.2 = 20% "
+                                                "slower)")
+    chat_concurrency: int = Field(1, ge=1, le=20)
+    chat_slowdown: float = Field(0.0, ge=0.0, le=2.0,
+                                 description="extra handle time per extra chat held")
+    shifts: tuple[ShiftSpec, ...] = ()
+    allocation: tuple[AllocationSpec, ...] = ()
 
     @field_validator("speed")
     @classmethod
@@ -201,6 +340,30 @@ class GroupSpec(_Strict):
                                  f"got {quote(f)}")
         return v
 
+    @field_validator("allocation")
+    @classmethod
+    def _windows_apart(cls, v: tuple[AllocationSpec, ...]) -> tuple[AllocationSpec, ...]:
+        day = 24 * 60
+        for i, a in enumerate(v):
+            for j in range(i + 1, len(v)):
+                b = v[j]
+                # Arcs on the 24-hour clock: they overlap when either starts inside the other.
+                b_in_a = (b.start_min - a.start_min) % day < a.length_min
+                if b_in_a or (a.start_min - b.start_min) % day < b.length_min:
+                    raise ValueError(f"allocation[{i}] ({a.from_}-{a.to}) and allocation[{j}] "
+                                     f"({b.from_}-{b.to}) overlap, got both in force at "
+                                     f"{b.from_ if b_in_a else a.from_} (expected one window "
+                                     "after the other)")
+        return v
+
+    @property
+    def all_skills(self) -> tuple[str, ...]:
+        """Every queue the group takes at some time of day (its skills and its windows')."""
+        seen = dict.fromkeys(self.skills)
+        for a in self.allocation:
+            seen.update(dict.fromkeys(a.skills))
+        return tuple(seen)
+
 
 class TransferSpec(_Strict):
     from_: str = Field(alias="from")
@@ -208,13 +371,56 @@ class TransferSpec(_Strict):
     probability: float = Field(gt=0.0, le=1.0)
 
 
+class UncertaintySpec(_Strict):
+    """Forecast error beyond Poisson noise: each replication multiplies each queue's volume by
+    its own draw, gamma with mean 1 and coefficient of variation ``cv``, correlated across
+    queues (Gaussian copula, equal pairwise ``correlation``): see :mod:`sim.uncertainty`."""
+
+    cv: float
+    correlation: float = 0.0
+
+    @field_validator("cv")
+    @classmethod
+    def _cv(cls, v: float) -> float:
+        if not 0.0 < v <= 1.0:
+            raise ValueError("must be above 0 and at most 1 (a coefficient of variation: 0.1 "
+                             "= the volume typically off by about 10%)")
+        return v
+
+    @field_validator("correlation")
+    @classmethod
+    def _correlation(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError("must be from 0 to 1 (0: queues independent, 1: one common "
+                             "multiplier)")
+        return v
+
+
+UNCERTAINTY_EXAMPLE = "{cv: 0.1, correlation: 0.8}"
+
+
 class ArrivalsSpec(BaseModel):
-    """``file`` (CSV relative to the scenario) or inline per-queue lists; ``scale``."""
+    """``file`` (CSV relative to the scenario) or inline per-queue lists; ``scale``;
+    ``uncertainty`` (:class:`UncertaintySpec`, none by default)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     file: str | None = None
     scale: float | dict[str, float] = 1.0
+    # A declared field, so that it is never read as an inline queue (a queue of that name is
+    # refused in _arrival_matrix).
+    uncertainty: UncertaintySpec | None = None
+
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _uncertainty_mapping(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            raise ValueError(f"is the volume uncertainty ({UNCERTAINTY_EXAMPLE}), not a queue's "
+                             "list: a queue cannot be named 'uncertainty'")
+        if v is not None and not isinstance(v, (dict, UncertaintySpec)):
+            raise ValueError(f"expected a mapping such as {UNCERTAINTY_EXAMPLE}" +
+                             (f", got {str(v).lower()}" if isinstance(v, bool) else ""))
+        return v
 
     @field_validator("scale", mode="before")
     @classmethod
@@ -354,6 +560,9 @@ class Scenario:
         data = self.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         data["arrivals"] = {q: [float(x) for x in self.contacts[i]]
                             for i, q in enumerate(self.queues)}
+        if self.spec.arrivals.uncertainty is not None:
+            data["arrivals"] = {"uncertainty": self.spec.arrivals.uncertainty.model_dump(
+                mode="json"), **data["arrivals"]}
         data["start"] = self.spec.start.isoformat(timespec="minutes")
         return data
 
@@ -371,6 +580,7 @@ class Scenario:
         ``agent_groups.gold.shifts[0].agents``), validated again."""
         data = self.spec.model_dump(mode="python", by_alias=True)
         data["arrivals"] = {"file": None, "scale": data["arrivals"].get("scale", 1.0),
+                            "uncertainty": data["arrivals"].get("uncertainty"),
                             **{q: list(map(float, self._unscaled(q)))
                                for q in self.queues}}
         for path, value in changes.items():
@@ -462,6 +672,12 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
                     ) -> np.ndarray:
     queues = list(spec.queues)
     arr = spec.arrivals
+    if "uncertainty" in spec.queues:
+        # Scenarios are written back with inline arrivals (to_dict, with_changes), where the
+        # queue's list and the volume uncertainty would share the key.
+        raise InputError("a queue cannot be named 'uncertainty' (arrivals.uncertainty is the "
+                         "volume uncertainty): rename the queue", file=source,
+                         field="queues.uncertainty")
     inline = arr.inline
     if arr.file is not None and inline:
         raise InputError("give either a forecast file or inline lists, not both", file=source,
@@ -531,25 +747,35 @@ def _arrival_matrix(spec: ScenarioSpec, *, source: str, base_dir: Path | None
     return scaled
 
 
+TAIL_P = 0.999  # the volume multiplier's percentile run sizes allow for (check_run_size)
 MAX_VISITS = 10.0  # queue entries per arriving contact: 10 is already a broken process
 
 
-def expected_visits(spec: ScenarioSpec) -> dict[str, float]:
-    """Expected queue entries of a contact that arrives at each queue (1 without transfers).
+def expected_visits(spec: ScenarioSpec, *, redials: bool = True) -> dict[str, float]:
+    """Expected queue entries of a contact that arrives at each queue (1 without transfers
+    or redials).
 
     With ``P[i, j]`` the probability that a contact handled in queue ``i`` is transferred to
-    ``j``, the expected visits are the row sums of ``(I - P)^-1`` (the fundamental matrix of
-    the absorbing chain).  A contact can never leave when ``P`` has spectral radius 1 (a cycle
-    of probability-1 transfers): those queues get ``inf``.
+    ``j``, the expected first entries are the row sums of ``N = (I - P)^-1`` (the fundamental
+    matrix of the absorbing chain).  A contact can never leave when ``P`` has spectral radius
+    1 (a cycle of probability-1 transfers): those queues get ``inf``.
+
+    Redials (``redials=True``), an upper bound: a customer's calls to queue ``j`` stop at the
+    first one answered (only an abandon leads to a redial), so the transfers out of ``j`` are
+    those of one entry, and the calls are at most ``1 / (1 - p_j)`` (every call abandoned,
+    each redialled with probability ``p_j``, at most 0.95): the visits are ``N g`` with
+    ``g_j = 1 / (1 - p_j)``.
     """
     queues = list(spec.queues)
     n = len(queues)
+    g = np.array([1.0 / (1.0 - spec.queues[q].redial.probability)
+                  if redials and spec.queues[q].redial is not None else 1.0 for q in queues])
     p = np.zeros((n, n))
     for t in spec.transfers:
         if t.from_ in spec.queues and t.to in spec.queues:
             p[queues.index(t.from_), queues.index(t.to)] += t.probability
     if not p.any():
-        return {q: 1.0 for q in queues}
+        return {q: float(x) for q, x in zip(queues, g)}
     # A queue is trapped when no path from it reaches a queue that lets contacts end: those
     # leaving with probability < 1 (power iteration of "can end" over the transfer graph).
     ends = p.sum(axis=1) < 1.0 - 1e-12
@@ -565,14 +791,23 @@ def expected_visits(spec: ScenarioSpec) -> dict[str, float]:
     ok = np.flatnonzero(~doomed)
     if ok.size:
         sub = p[np.ix_(ok, ok)]
-        visits[ok] = np.linalg.solve(np.eye(ok.size) - sub, np.ones(ok.size))
+        visits[ok] = np.linalg.solve(np.eye(ok.size) - sub, g[ok])
     return {q: float(v) for q, v in zip(queues, visits)}
 
 
 def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
                    where: str = "--reps") -> None:
     """Refuse, before any work, a job beyond :data:`LIMITS` (replications, sweep points,
-    contacts over the whole job), with the estimate and the limit in the message."""
+    contacts over the whole job), with the estimate and the limit in the message.
+
+    Contacts per replication count transfers and redials (:func:`expected_visits`: at most
+    ``1 / (1 - p)`` calls per customer of a queue with redial probability ``p``).
+
+    With volume uncertainty the estimate allows for the multiplier's upper tail: the job's
+    contacts at the 99.9th percentile of the mean multiplier over its ``reps`` replications
+    (queues taken as moving together, the correlation-1 case: x1.03 for cv 0.1 and 100
+    replications, x1.34 for one), and one replication at the 99.9th percentile of a single
+    multiplier within the per-replication limit."""
     if reps > LIMITS.reps:
         raise InputError(f"{reps:,} replications (at most {LIMITS.reps:,})", field=where)
     if points > LIMITS.points:
@@ -581,10 +816,23 @@ def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
     visits = expected_visits(scenario.spec)
     per_rep = float(sum(scenario.contacts[i].sum() * visits.get(q, 1.0)
                         for i, q in enumerate(scenario.queues)))
-    total = per_rep * reps * points
+    u = scenario.spec.arrivals.uncertainty
+    tail, tail_text = 1.0, ""
+    if u is not None:
+        one = multiplier_ppf(u.cv, TAIL_P)
+        if per_rep * one > LIMITS.contacts_per_rep:
+            raise InputError(f"about {count(per_rep * one)} contacts offered in a replication "
+                             f"at the volume uncertainty's {100 * TAIL_P:g}th percentile "
+                             f"(x{one:.2f} the forecast's {count(per_rep)}; at most "
+                             f"{LIMITS.contacts_per_rep:,.0f} per replication: lower the cv or "
+                             "the forecast)", file=scenario.source, field="arrivals.uncertainty")
+        tail = multiplier_ppf(u.cv, TAIL_P, reps=reps)
+        tail_text = f" x{tail:.2f} for the volume uncertainty's {100 * TAIL_P:g}th percentile"
+    total = per_rep * tail * reps * points
     if total > LIMITS.run_contacts:
         raise InputError(f"about {count(total)} contacts to simulate ({count(per_rep)} per "
-                         f"replication x {reps:,} replications x {points:,} point(s); at most "
+                         f"replication{tail_text} x {reps:,} replications x {points:,} "
+                         "point(s); at most "
                          f"{LIMITS.run_contacts:,.0f} in one job: fewer replications or "
                          "points)", field=where)
 
@@ -596,8 +844,15 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
             if q not in spec.queues:
                 raise InputError(f"unknown queue {quote(q)} (expected one of {', '.join(queues)})",
                                  file=source, field=f"agent_groups.{g}.skills")
+        for i, window in enumerate(group.allocation):
+            for q in window.skills:
+                if q not in spec.queues:
+                    raise InputError(f"unknown queue {quote(q)} (expected one of "
+                                     f"{', '.join(queues)})", file=source,
+                                     field=f"agent_groups.{g}.allocation[{i}].skills")
+        every = group.all_skills
         for q in group.speed:
-            if q not in group.skills:
+            if q not in every:
                 raise InputError(f"{quote(q)} is not one of this group's skills", file=source,
                                  field=f"agent_groups.{g}.speed")
     for i, t in enumerate(spec.transfers):
@@ -615,7 +870,9 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
         if p > 1.0 + 1e-12:
             raise InputError(f"transfer probabilities out of {quote(q)} add up to {p:g} "
                              "(expected at most 1)", file=source, field="transfers")
-    visits = expected_visits(spec)
+    # Transfer cycles are judged without redials (which are bounded by their probability cap);
+    # the run size below counts both.
+    visits = expected_visits(spec, redials=False)
     loops = [q for q, v in visits.items() if not math.isfinite(v)]
     if loops:
         raise InputError(f"transfers from which a contact never leaves: from "
@@ -629,7 +886,7 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
                          f"{count(visits[worst])} times on average (at most {MAX_VISITS:g}: "
                          "lower the transfer probabilities of the cycle)", file=source,
                          field="transfers")
-    served = {q for g in spec.agent_groups.values() for q in g.skills}
+    served = {q for g in spec.agent_groups.values() for q in g.all_skills}
     reached = {t.to for t in spec.transfers}
     for i, q in enumerate(queues):
         if q not in served and (contacts[i].sum() > 0 or q in reached):
@@ -644,11 +901,15 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
     if agents > LIMITS.agents:
         raise InputError(f"{agents:,} agents on the roster (at most {LIMITS.agents:,}: check "
                          "the shifts' agents)", file=source, field="agent_groups")
+    visits = expected_visits(spec)
     per_rep = float(sum(contacts[i].sum() * visits.get(q, 1.0) for i, q in enumerate(queues)))
     if per_rep > LIMITS.contacts_per_rep:
-        raise InputError(f"about {count(per_rep)} contacts offered over the horizon, transfers "
-                         f"included (at most {LIMITS.contacts_per_rep:,.0f} per replication: "
-                         "check the forecast and the scale)", file=source, field="arrivals")
+        redials = " and redials" if any(qs.redial is not None for qs in spec.queues.values()) \
+            else ""
+        raise InputError(f"about {count(per_rep)} contacts offered over the horizon, transfers"
+                         f"{redials} included (at most {LIMITS.contacts_per_rep:,.0f} per "
+                         "replication: check the forecast and the scale)", file=source,
+                         field="arrivals")
     if spec.warmup_min >= contacts.shape[1] * spec.interval_min:
         raise InputError("warm-up is as long as the whole horizon", file=source,
                          field="warmup_min")
