@@ -143,7 +143,7 @@ def differences(new: Records, old: Records) -> list[str]:
             same = (isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
                     and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
         else:
-            same = a == b
+            same = a is b or (not isinstance(a, np.ndarray) and a == b)
         if not same:
             out.append(f.name)
     return out
@@ -193,15 +193,34 @@ def test_random_scenarios_cover_the_features() -> None:
                     "chat and voice"}
 
 
+def without_peak_operations(scenario: Scenario) -> Scenario:
+    """The scenario without what the old engine did not know (overflow delays, allocation
+    windows, callbacks, redials, volume uncertainty): the roster, queues and forecast as
+    they are."""
+    data = scenario.to_dict()
+    for q in data["queues"].values():
+        q.pop("callback", None)
+        q.pop("redial", None)
+    for g in data["agent_groups"].values():
+        g.pop("allocation", None)
+        g["skills"] = {q: p["preference"] if isinstance(p, dict) else p
+                       for q, p in g["skills"].items()}
+    data["arrivals"].pop("uncertainty", None)
+    plain = scenario_from_dict(data, source=str(scenario.source))
+    assert np.array_equal(plain.contacts, scenario.contacts)
+    return plain
+
+
 @pytest.mark.parametrize("name", ["singles_day.yaml", "normal_day.yaml"])
 @pytest.mark.parametrize("seed", [0, 7])
 def test_shipped_scenario_same_records(name: str, seed: int) -> None:
-    assert_same_run(load_scenario(ROOT / "scenarios" / name), seed)
+    assert_same_run(without_peak_operations(load_scenario(ROOT / "scenarios" / name)), seed)
 
 
 def test_singles_day_scaled_same_records() -> None:
     """About 620 agents, most of them in two chat groups: long buckets of free agents."""
-    assert_same_run(scaled(load_scenario(ROOT / "scenarios" / "singles_day.yaml"), 3), seed=3)
+    assert_same_run(scaled(without_peak_operations(
+        load_scenario(ROOT / "scenarios" / "singles_day.yaml")), 3), seed=3)
 
 
 @pytest.mark.parametrize("case", range(N_RANDOM))
