@@ -406,6 +406,18 @@ def _print_simulation(sim: Any) -> None:
         lines.append(f"  {q:<12} offered {r['offered']:>9,.0f}  SL {pm('service_level', _pct)}"
                      f"  ASA {pm('asa_s', _sec)}  abandoned {pm('abandon_rate', _pct)}"
                      f"  occupancy {_pct(r['occupancy'])}")
+        # Call-backs and redials, for the queues that offer or get them.
+        if q != "all" and r.get("callbacks_offered", 0) > 0:
+            kept = (r["callbacks_kept"] / r["callbacks_accepted"] if r["callbacks_accepted"]
+                    else math.nan)
+            lines.append(f"  {'':<12} call-backs offered {r['callbacks_offered']:,.0f}, accepted "
+                         f"{r['callbacks_accepted']:,.0f}, made {r['callbacks_made']:,.0f}, "
+                         f"kept within the promise {_pct(kept)} of those accepted, mean delay "
+                         f"{_sec(r['callback_delay_s'])} (accepted call-backs are out of SL and "
+                         "abandonment)")
+        if q != "all" and r.get("redials", 0) > 0:
+            lines.append(f"  {'':<12} customers {r['customers']:,.0f}, redials "
+                         f"{r['redials']:,.0f} (counted in offered)")
     print("Over the horizon" + (" after warm-up" if sc.spec.warmup_min else "") + ":")
     print("\n".join(lines))
     gs = sim.group_summary()
