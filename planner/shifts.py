@@ -703,11 +703,14 @@ def solve_cover(problem: CoverProblem, *, time_limit_s: float = 60.0,
         for i, part in enumerate(parts):
             left = warm_s - (time.perf_counter() - started)
             part.warm(max(0.2, left / (len(parts) - i)))
-        open_parts = sorted((p for p in parts if p.open()), key=lambda p: -p.gap_abs())
-        for i, part in enumerate(open_parts):
-            left = time_limit_s - (time.perf_counter() - started)
-            if left / (len(open_parts) - i) > 0.2:
-                part.search(left / (len(open_parts) - i))
+        for _ in range(3):  # time a part proved early leaves goes to those still open
+            open_parts = sorted((p for p in parts if p.open()), key=lambda p: -p.gap_abs())
+            for i, part in enumerate(open_parts):
+                left = time_limit_s - (time.perf_counter() - started)
+                if left / (len(open_parts) - i) > 0.2:
+                    part.search(left / (len(open_parts) - i))
+            if time_limit_s - (time.perf_counter() - started) < 1.0:
+                break
         sol = np.zeros(nv)
         fun = bound = 0.0
         found = proved = True
