@@ -17,11 +17,12 @@ import logging
 
 import streamlit as st
 
-from app_pages import bounded, ui
+from app_pages import bounded, drafts, ui
 
 # No page icons: a Material icon as the tab's favicon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="peakplan", layout="wide")
 ui.keep_widget_values()
+drafts.follow_address()  # unsaved edits named by the address (a reload) are restored
 bounded.warm_up()  # uploads are read in a child process: have one started before the first
 
 PAGES = [

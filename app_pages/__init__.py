@@ -8,10 +8,14 @@ numbers), ``review.py`` (``peakplan review``), ``plan.py`` (``peakplan plan``), 
 
 Glue shared by the pages, no model logic (that lives in ``planner`` and ``sim``):
 ``inputs.py`` (shipped files and uploads into validated objects, errors as
-:class:`~sim.errors.InputError`), ``edits.py`` (a scenario as editable tables and back to a
-scenario and key-path changes), ``roster.py`` (need against roster, agent-hours and cost
-before a simulation), ``whatifs.py`` (named what-ifs as YAML files in the workspace), ``runs.py`` (cached staffing tables and simulations, the paired difference of
-two runs, sweep folders, uploads read once), ``charts.py`` (Altair charts), ``ui.py`` (widgets
-and formats the pages share), ``workspace.py`` (the one folder the Sweeps page opens,
-``PEAKPLAN_WORKSPACE``), ``bounded.py`` (an upload read in a child process with a time limit).
+:class:`~sim.errors.InputError`), ``edits.py`` (a scenario as editable tables, overflow delays
+and skill windows included, and back to a scenario and key-path changes), ``drafts.py``
+(unsaved edits kept in the workspace, so a reload of the browser loses nothing), ``roster.py``
+(need against roster, agent-hours and cost before a simulation), ``plans.py`` (the plan made
+for the open scenario's demand, whose pooled requirement the Scenario page draws),
+``whatifs.py`` (named what-ifs as YAML files in the workspace), ``runs.py`` (cached staffing
+tables and simulations, the paired difference of two runs, sweep folders, uploads read once),
+``charts.py`` (Altair charts), ``ui.py`` (widgets and formats the pages share),
+``workspace.py`` (the one folder the Sweeps page opens, ``PEAKPLAN_WORKSPACE``),
+``bounded.py`` (an upload read in a child process with a time limit).
 """

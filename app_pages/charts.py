@@ -17,7 +17,8 @@ import pandas as pd
 
 __all__ = ["agents_needed", "service_level", "service_level_by_queue", "queue_length",
            "occupancy", "difference", "difference_by_queue", "need_vs_roster",
-           "need_by_queue", "plan_lines", "sweep_lines", "MISS_COLOUR"]
+           "need_by_queue", "plan_lines", "sweep_lines", "MISS_COLOUR", "ERLANG_SERIES",
+           "PLAN_SERIES", "FLOOR_SERIES"]
 
 MISS_COLOUR = "#d62728"
 # A palette without a strong red, so that red means "misses a target" only.
@@ -198,29 +199,43 @@ def difference_by_queue(frame: pd.DataFrame, value: str, label: str, *, pct: boo
     return _grid(panels)
 
 
-def need_vs_roster(per_interval: pd.DataFrame) -> alt.LayerChart:
-    """Agents required (Erlang, all queues) against agents rostered on the floor per interval;
-    the gap shaded red where the roster is short, grey where it has more than Erlang asks."""
+ERLANG_SERIES = "required: Erlang per queue (summed)"
+PLAN_SERIES = "required: plan (pooled, simulated)"
+FLOOR_SERIES = "rostered on the floor"
+
+
+def need_vs_roster(per_interval: pd.DataFrame,
+                   plan: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Agents required (Erlang per queue, summed over queues) against agents rostered on the
+    floor per interval; the gap shaded red where the roster is short of Erlang.  ``plan``
+    (``interval_start``, ``required``): a plan's requirement (pooled and simulated, see
+    :mod:`app_pages.plans`), drawn as a third line."""
     data = per_interval.copy()
     data["short_lo"] = data[["on_floor", "required"]].min(axis=1)
+    series = {"required": ERLANG_SERIES, "on_floor": FLOOR_SERIES}
+    if plan is not None:
+        data = data.merge(plan.rename(columns={"required": "plan"}), on="interval_start",
+                          how="left")
+        series = {"required": ERLANG_SERIES, "plan": PLAN_SERIES, "on_floor": FLOOR_SERIES}
     long = data.melt(id_vars=["interval_start", "gap", "on_duty"],
-                     value_vars=["required", "on_floor"], var_name="series",
-                     value_name="agents")
-    long["series"] = long["series"].map({"required": "required (Erlang, per queue, summed)",
-                                         "on_floor": "rostered on the floor"})
+                     value_vars=list(series), var_name="series", value_name="agents")
+    long["series"] = long["series"].map(series)
+    long = long.dropna(subset=["agents"])
+    names = list(series.values())
+    colours = {ERLANG_SERIES: "black", PLAN_SERIES: "#7570b3", FLOOR_SERIES: "#1b9e77"}
+    dashes = {ERLANG_SERIES: [5, 3], PLAN_SERIES: [2, 2], FLOOR_SERIES: [1, 0]}
     tips = [_TIME_TOOLTIP, alt.Tooltip("series:N", title=""),
             alt.Tooltip("agents:Q", format=",.1f", title="agents"),
-            alt.Tooltip("gap:Q", format="+,.1f", title="gap (required - on the floor)"),
+            alt.Tooltip("gap:Q", format="+,.1f", title="gap (Erlang - on the floor)"),
             alt.Tooltip("on_duty:Q", format=",.1f", title="on duty (breaks in)")]
     line = alt.Chart(long).mark_line(interpolate="step-after", point=alt.OverlayMarkDef(
         size=12)).encode(
         x=_TIME, y=alt.Y("agents:Q", title="agents"),
-        color=alt.Color("series:N", title="", scale=alt.Scale(
-            domain=["required (Erlang, per queue, summed)", "rostered on the floor"],
-            range=["black", "#1b9e77"]), legend=alt.Legend(orient="top", labelLimit=0)),
-        strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
-            domain=["required (Erlang, per queue, summed)", "rostered on the floor"],
-            range=[[5, 3], [1, 0]])), tooltip=tips)
+        color=alt.Color("series:N", title="", sort=names, scale=alt.Scale(
+            domain=names, range=[colours[n] for n in names]),
+            legend=alt.Legend(orient="top", labelLimit=0)),
+        strokeDash=alt.StrokeDash("series:N", legend=None, sort=names, scale=alt.Scale(
+            domain=names, range=[dashes[n] for n in names])), tooltip=tips)
     short = alt.Chart(data).mark_area(interpolate="step-after", opacity=0.3,
                                       color=MISS_COLOUR).encode(
         x=_TIME, y="short_lo:Q", y2="required:Q")

@@ -1,12 +1,17 @@
 """A scenario as the tables a planner edits, and the edited tables back as a scenario.
 
-Three tables, each a data editor on the Scenario page where rows can be added and removed:
+Four tables, each a data editor on the Scenario page where rows can be added and removed:
 
 * ``groups``: one row per agent group: its name (renaming is an edit), one column per queue
-  holding the group's preference for it (``1`` first, then ``2``...; blank: no skill), chats
-  held at once and the slowdown per extra chat **in percent** (15 = +15% handle time per extra
-  chat, as on the calculator).  The hidden column ``was`` keeps a row's name in the scenario,
-  so a renamed group keeps its shifts and speed factors.
+  holding the group's skill for it (:func:`format_skill`: the preference, ``1`` first, then
+  ``2``...; ``2 after 30s``: preference 2 with an overflow delay, the group takes the queue's
+  contacts once they have waited 30 s; blank: no skill), chats held at once and the slowdown
+  per extra chat **in percent** (15 = +15% handle time per extra chat, as on the calculator).
+  The hidden column ``was`` keeps a row's name in the scenario, so a renamed group keeps its
+  shifts and speed factors.
+* ``windows``: one row per allocation window: group, ``from`` and ``to`` (``HH:MM``, daily; a
+  ``to`` at or before ``from`` crosses midnight) and one column per queue in the form of the
+  groups table: the skills that replace the group's own in the window.
 * ``shifts``: one row per shift: group, start and end (``HH:MM``; an end at or before the
   start crosses midnight), agents, and breaks as text, ``13:00 45 min over 90 min; 17:00 15
   min`` (a break of 45 minutes whose starts are spread over 90 minutes).
@@ -35,22 +40,55 @@ from sim.errors import InputError
 from sim.scenario import Scenario, scenario_from_dict
 from sim.yaml_edit import DELETE, Rename, tidy
 
-__all__ = ["Tables", "tables_of", "renames", "blank_text", "edited_data", "edited_scenario", "changes_between",
-           "describe", "format_breaks", "parse_breaks", "spec_data", "SLOWDOWN_PCT"]
+__all__ = ["Tables", "tables_of", "conform", "renames", "blank_text", "edited_data",
+           "edited_scenario", "changes_between", "describe", "format_breaks", "parse_breaks",
+           "format_skill", "parse_skill", "spec_data", "SLOWDOWN_PCT"]
 
 SLOWDOWN_PCT = "chat_slowdown_pct"
+_SKILL = re.compile(r"^\s*(\d+)(?:\.0*)?(?:\s+after\s+(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds|m|min|"
+                    r"mins|minutes)?)?\s*$", re.IGNORECASE)
 _BREAK = re.compile(r"^\s*(\d{1,2}:\d{2})\s+(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes)?"
                     r"(?:\s*(?:over|,)\s*(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes)?)?\s*$")
 
 
 @dataclass(frozen=True)
 class Tables:
-    """The editable views of one scenario (see the module docstring for their columns)."""
+    """The editable views of one scenario (see the module docstring for their columns);
+    ``windows`` None: the groups' allocation windows as the scenario has them."""
 
     groups: pd.DataFrame
     shifts: pd.DataFrame
     queues: pd.DataFrame
     scale: float = 1.0
+    windows: pd.DataFrame | None = None
+
+
+def format_skill(preference: int, after_s: float = 0.0) -> str:
+    """A skill as the tables show it: ``2``, or ``2 after 30s`` with an overflow delay."""
+    return f"{preference}" + (f" after {after_s:g}s" if after_s > 0 else "")
+
+
+def parse_skill(value: Any, *, queue: str, where: str) -> int | dict[str, Any] | None:
+    """A skill cell as scenario data: the preference (``2``), ``{preference: 2, after_s:
+    30}`` for ``2 after 30s`` (seconds, or ``m``/``min``), None for a blank cell."""
+    v = _plain(value)
+    if v is None:
+        return None
+    m = _SKILL.match(str(v))
+    if not m or int(m.group(1)) < 1:
+        raise InputError(f"preference {v!r} for {queue} is not a whole number from 1 (1 first; "
+                         "blank: no skill), or one with an overflow delay ('2 after 30s')",
+                         field=where)
+    preference = int(m.group(1))
+    if m.group(2) is None:
+        return preference
+    after = float(m.group(2)) * (60.0 if (m.group(3) or "s").lower().startswith("m") else 1.0)
+    return {"preference": preference, "after_s": tidy(after)} if after > 0 else preference
+
+
+def _skill_cells(skilled: Any, queues: list[str]) -> dict[str, str]:
+    return {q: format_skill(skilled.skills[q], skilled.delay_s(q)) if q in skilled.skills
+            else "" for q in queues}
 
 
 def format_breaks(breaks: Any) -> str:
@@ -100,10 +138,10 @@ def _scales(scenario: Scenario) -> tuple[float, dict[str, float]]:
 def tables_of(scenario: Scenario) -> Tables:
     spec = scenario.spec
     queues = list(scenario.queues)
+    cells = [_skill_cells(g, queues) for g in spec.agent_groups.values()]
     groups = pd.DataFrame({
         "group": pd.Series(list(spec.agent_groups), dtype=object),
-        **{q: pd.Series([str(g.skills[q]) if q in g.skills else ""
-                         for g in spec.agent_groups.values()], dtype=object) for q in queues},
+        **{q: pd.Series([c[q] for c in cells], dtype=object) for q in queues},
         "chat_concurrency": pd.Series([g.chat_concurrency for g in spec.agent_groups.values()],
                                       dtype="int64"),
         SLOWDOWN_PCT: pd.Series([round(100.0 * g.chat_slowdown, 6)
@@ -116,6 +154,10 @@ def tables_of(scenario: Scenario) -> Tables:
         columns=["group", "start", "end", "agents", "breaks"])
     shifts = shifts.astype({"group": object, "start": object, "end": object, "agents": "int64",
                             "breaks": object})
+    windows = pd.DataFrame(
+        [{"group": g, "from": a.from_, "to": a.to, **_skill_cells(a, queues)}
+         for g, group in spec.agent_groups.items() for a in group.allocation],
+        columns=["group", "from", "to", *queues]).astype(object)
     every, per_queue = _scales(scenario)
     qtable = pd.DataFrame(
         {"queue": pd.Series(queues, dtype=object),
@@ -123,7 +165,50 @@ def tables_of(scenario: Scenario) -> Tables:
          "aht_s": [float(spec.queues[q].aht_s) for q in queues],
          "wrap_up_s": [float(spec.queues[q].wrap_up_s) for q in queues],
          "scale": [per_queue[q] for q in queues]})
-    return Tables(groups=groups, shifts=shifts, queues=qtable, scale=every)
+    return Tables(groups=groups, shifts=shifts, queues=qtable, scale=every, windows=windows)
+
+
+def conform(tables: Tables, base: Scenario, *, source: str = "draft") -> Tables:
+    """``tables`` kept from an earlier session (a draft) with the columns and queue rows the
+    editors of ``base`` show, in their order: a queue the scenario has gained since gets a
+    blank skill column (no skill) and its own row of handle times; one it has lost is left
+    out.  A table without one of the editors' other columns is an :class:`InputError`."""
+    fresh = tables_of(base)
+    queues = set(base.queues)
+
+    def like(frame: pd.DataFrame, model: pd.DataFrame, name: str) -> pd.DataFrame:
+        out = frame.reset_index(drop=True).copy()
+        for c in model.columns:
+            if c in out.columns:
+                continue
+            if name in ("groups", "windows") and c in queues:
+                out[c] = pd.Series([""] * len(out), dtype=object)
+            elif name == "groups" and c == "was":
+                out[c] = pd.Series([None] * len(out), dtype=object)
+            else:
+                raise InputError(f"the {name} table has no column {c!r}", file=source,
+                                 field=f"tables.{name}")
+        out = out[list(model.columns)]
+        for c in model.columns:  # text cells as text (a number in a file is a text here)
+            if model[c].dtype == object:
+                out[c] = pd.Series([v if v is None else str(v) for v in out[c]],
+                                   dtype=object, index=out.index)
+        return out
+
+    qtable = like(tables.queues, fresh.queues, "queues")
+    qtable = qtable[qtable["queue"].isin(queues)].drop_duplicates("queue")
+    qtable = pd.concat([qtable, fresh.queues[~fresh.queues["queue"].isin(qtable["queue"])]],
+                       ignore_index=True)
+    order = {q: i for i, q in enumerate(base.queues)}
+    qtable = qtable.sort_values("queue", key=lambda s: s.map(order), kind="stable")
+    qtable["channel"] = qtable["queue"].map(
+        dict(zip(fresh.queues["queue"], fresh.queues["channel"])))
+    windows = fresh.windows if tables.windows is None else like(tables.windows,
+                                                                  fresh.windows, "windows")
+    return Tables(groups=like(tables.groups, fresh.groups, "groups"),
+                  shifts=like(tables.shifts, fresh.shifts, "shifts"),
+                  queues=qtable.reset_index(drop=True), scale=float(tables.scale),
+                  windows=windows)
 
 
 def _plain(value: Any) -> Any:
@@ -146,6 +231,13 @@ def spec_data(scenario: Scenario) -> dict[str, Any]:
     data = scenario.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     scale = scenario.spec.arrivals.scale
     data["arrivals"] = {"scale": scale}
+    for g in data.get("agent_groups", {}).values():
+        # A window as a planner writes it: from, to, then its skills.
+        if g.get("allocation"):
+            g["allocation"] = [{"from": a["from"], "to": a["to"], "skills": a["skills"],
+                                **{k: v for k, v in a.items()
+                                   if k not in ("from", "to", "skills")}}
+                               for a in g["allocation"]]
     return data
 
 
@@ -182,27 +274,14 @@ def edited_data(base: Scenario, tables: Tables) -> dict[str, Any]:
             raise InputError(f"two groups are named {name!r} (expected different names)",
                              field=f"groups table, row {n}")
         old = spec.agent_groups.get(str(was)) if was is not None else None
-        skills: dict[str, int] = {}
-        for q in queues:
-            v = _plain(row.get(q))
-            if v is None:
-                continue
-            try:
-                p = float(v)
-            except (TypeError, ValueError):
-                p = float("nan")
-            if not (p >= 1 and float(p).is_integer()):
-                raise InputError(f"preference {v!r} for {q} is not a whole number from 1 "
-                                 "(1 first; blank: no skill)", field=f"groups table, {name}")
-            skills[q] = int(p)
+        skills = _skills(row, queues, where=f"groups table, {name}")
         g: dict[str, Any] = dict(old.model_dump(mode="json", by_alias=True,
                                                 exclude_defaults=True)) if old else {}
         g["skills"] = skills
-        speed = {q: f for q, f in (old.speed.items() if old else []) if q in skills}
-        if speed:
-            g["speed"] = speed
-        else:
-            g.pop("speed", None)
+        if tables.windows is not None:
+            g.pop("allocation", None)  # the windows table says which the group has
+        g.pop("speed", None)
+        g["_speed"] = dict(old.speed) if old else {}
         conc = _plain(row.get("chat_concurrency"))
         g["chat_concurrency"] = int(conc) if conc is not None else 1
         slow = _plain(row.get(SLOWDOWN_PCT))
@@ -231,6 +310,19 @@ def edited_data(base: Scenario, tables: Tables) -> dict[str, Any]:
         if breaks:
             shift["breaks"] = breaks
         groups[group]["shifts"].append(shift)
+    rules = (data.get("planning") or {}).get("groups")
+    if moved and isinstance(rules, dict):
+        # A renamed group keeps its planning rules (costs, patterns, caps).
+        data["planning"]["groups"] = {moved.get(k, k) if moved.get(k, k) not in rules
+                                      else k: v for k, v in rules.items()}
+    if tables.windows is not None:
+        _windows(tables.windows, groups, moved, queues)
+    for g in groups.values():
+        # A speed factor stays while the group takes the queue (in its skills or a window's).
+        taken = set(g["skills"]) | {q for a in g.get("allocation", []) for q in a["skills"]}
+        speed = {q: f for q, f in g.pop("_speed").items() if q in taken}
+        if speed:
+            g["speed"] = speed
     data["agent_groups"] = groups
     qrows = {str(r["queue"]): r for r in tables.queues.to_dict("records")}
     for q in queues:
@@ -251,6 +343,51 @@ def edited_data(base: Scenario, tables: Tables) -> dict[str, Any]:
     data["arrivals"] = {"scale": scale, **{q: [float(x) for x in _unscaled(base, q)]
                                            for q in queues}}
     return data
+
+
+def _skills(row: dict[str, Any], queues: list[str], *, where: str) -> dict[str, Any]:
+    """The skill cells of a row of the groups or windows table as scenario data."""
+    out = {}
+    for q in queues:
+        skill = parse_skill(row.get(q), queue=q, where=where)
+        if skill is not None:
+            out[q] = skill
+    return out
+
+
+def _windows(table: pd.DataFrame, groups: dict[str, dict[str, Any]], moved: dict[str, str],
+             queues: list[str]) -> None:
+    """The windows table's rows as the ``allocation`` of ``groups`` (in place)."""
+    from sim.scenario import clock_to_min
+
+    for n, row in enumerate(table.to_dict("records"), start=1):
+        group = _plain(row.get("group"))
+        cells = [_plain(row.get(c)) for c in ("from", "to", *queues)]
+        if group is None and all(c is None for c in cells):
+            continue  # an empty row just added
+        where = f"windows table, row {n}"
+        group = moved.get(str(group), str(group)) if group is not None else None
+        if group not in groups:
+            raise InputError(f"group {group!r} is not a group of the groups table (expected "
+                             f"one of {', '.join(groups) or 'none'})", field=where)
+        window: dict[str, Any] = {}
+        for col in ("from", "to"):
+            value = _plain(row.get(col))
+            if value is None:
+                raise InputError("is empty (expected a time of day 'HH:MM', 00:00 to 24:00)",
+                                 field=f"{where} ({group}), {col}")
+            try:
+                clock_to_min(str(value))
+            except ValueError:
+                raise InputError(f"{value!r} is not a time of day 'HH:MM' (00:00 to 24:00)",
+                                 field=f"{where} ({group}), {col}") from None
+            window[col] = str(value).strip().zfill(5)
+        window["skills"] = _skills(row, queues, where=f"{where} ({group})")
+        if not window["skills"]:
+            raise InputError("a window needs at least one skill (a preference for a queue: "
+                             "the skills the group has in the window instead of its own)",
+                             field=f"{where} ({group})")
+        groups[group].setdefault("allocation", []).append(window)
 
 
 def _unscaled(base: Scenario, queue: str) -> np.ndarray:
@@ -316,6 +453,13 @@ def changes_between(base: Scenario, edited: Scenario,
         old["agent_groups"] = {moved.get(k, k): v for k, v in old["agent_groups"].items()}
         for a, b in moved.items():
             out[f"agent_groups.{a}"] = Rename(b)
+        # The planning rules of a renamed group are renamed with it (edited_data does so).
+        rules = (old.get("planning") or {}).get("groups")
+        if isinstance(rules, dict):
+            old["planning"]["groups"] = {moved.get(k, k): v for k, v in rules.items()}
+            for a, b in moved.items():
+                if a in rules and b not in rules:
+                    out[f"planning.groups.{a}"] = Rename(b)
     _diff(old, spec_data(edited), "", out)
     return out
 

@@ -9,7 +9,8 @@ windows, lengths and breaks, costs, caps and overtime per group (the format of
 with a progress bar; the page shows required (Erlang) against the current roster and the
 planned one on the floor per interval, the shifts to book with hours and cost, and the
 verified result; ``planned.yaml`` downloads, and "Open on the Scenario page" saves it as a
-what-if and opens it there.
+what-if and opens it there (with the plan's files in ``plans/`` of the workspace, so the
+Scenario page draws the plan's requirement: :mod:`app_pages.plans`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sim.planning import check_planning, planning_from_dict
 from sim.scenario import scenario_from_dict
 from sim.yaml_edit import tidy
 
-from app_pages import charts, inputs, runs, ui, whatifs
+from app_pages import charts, inputs, plans, runs, ui, whatifs, workspace
 from app_pages.choices import scenario_choices, text_of
 
 K = f"{ui.KEEP}plan."
@@ -168,6 +169,12 @@ if plan.planned is not None:
         try:
             stem = whatifs.slug(name)
             whatifs.save(name, planned_yaml, overwrite=True)
+            # The plan too (the files of `peakplan plan --out`): its requirement is drawn on
+            # the Scenario page, after a reload as well.
+            plans.write_folder(stem, planned_yaml=planned_yaml, coverage=cover.coverage)
+        except OSError as exc:
+            st.session_state["plan.open_error"] = f"{workspace.label()}: not written ({exc})"
+            return
         except InputError as exc:
             st.session_state["plan.open_error"] = str(exc)
             return

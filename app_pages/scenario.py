@@ -5,13 +5,18 @@ The open scenario is in the address (``?scenario=singles_day``, ``?whatif=peak_p
 ``?new=singles_day_forecast.csv``), so a reload opens it again; a saved what-if is a YAML file
 in the workspace (:mod:`app_pages.whatifs`).  Edits are kept in ``st.session_state`` and
 become a scenario through :mod:`app_pages.edits` (validated like a file: a rejected value gets
-the same message, with its key path); the edited scenario is what runs, what the Compare page
-offers, and, written into the user's own file with its comments kept (:mod:`sim.yaml_edit`),
-what "Download" and "Save" write.
+the same message, with its key path or its table cell); the edited scenario is what runs,
+what the Compare page offers, and, written into the user's own file with its comments kept
+(:mod:`sim.yaml_edit`), what "Download" and "Save" write.  Unsaved edits are a draft in the
+workspace, named by the address (``?draft=ID``), so a reload restores them
+(:mod:`app_pages.drafts`).  Need against roster draws the Erlang requirement per queue, the
+roster on the floor and, when a plan was made for this demand, the plan's pooled requirement
+(:mod:`app_pages.plans`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -26,7 +31,8 @@ from sim.scenario import expected_visits, scenario_from_dict
 from sim.yaml_edit import edit_text
 from planner.staffing import read_targets
 
-from app_pages import charts, edits, inputs, roster, runs, ui, whatifs
+from app_pages import (charts, drafts, edits, inputs, plans, roster, runs, ui, whatifs,
+                       workspace)
 
 K = f"{ui.KEEP}scn."
 UPLOAD = "upload"
@@ -71,6 +77,36 @@ def choice_from_url() -> str:
     return FIRST
 
 
+def draft_to_restore() -> drafts.Draft | None:
+    """The draft the address named at a reload (``?draft=ID``, recorded by
+    :func:`drafts.follow_address`), read and its scenario chosen; None when there is none, or
+    it cannot be restored (said on the page)."""
+    kept = st.session_state.get(drafts.SESSION)
+    if not kept or not kept.get("pending"):
+        return None
+    kept["pending"] = False
+    try:
+        draft = drafts.read(drafts.check_id(kept["id"]))
+        if draft.choice == UPLOAD:
+            if not draft.upload:
+                raise InputError("it has no uploaded file", file=drafts.shown(draft.id))
+            raw = drafts.read_upload(draft.id)
+            text_ = runs.uploaded_scenario_text(draft.upload, raw.encode("utf-8"), None, None)
+            st.session_state["scn.uploaded"] = {"text": text_, "name": draft.upload,
+                                                "raw": raw}
+        elif draft.choice not in options:
+            raise InputError(f"its scenario, {draft.source}, is no longer in the workspace",
+                             file=drafts.shown(draft.id))
+    except InputError as exc:
+        st.warning(f"The unsaved changes in the address could not be restored: {exc}",
+                   icon=":material/warning:")
+        drafts.forget(delete=False)
+        return None
+    st.session_state[K + "choice"] = draft.choice
+    return draft
+
+
+restoring = draft_to_restore()
 if st.session_state.get(K + "choice") not in options:
     st.session_state[K + "choice"] = choice_from_url()
 ui.default(K + "seed", 1)
@@ -180,6 +216,21 @@ if state is None or state["token"] != token:
     state = {"token": token, "version": version, "input": first, "tables": first}
     st.session_state["scn.edits"] = state
     st.session_state[K + "scale"] = first.scale
+if restoring is not None:
+    # A reload: the editors start from the draft's tables, as they were before it.
+    try:
+        kept_tables = edits.conform(restoring.tables, base, source=drafts.shown(restoring.id))
+    except InputError as exc:
+        st.warning(f"The unsaved changes in the address could not be restored: {exc}",
+                   icon=":material/warning:")
+        drafts.forget(delete=False)
+    else:
+        state = {"token": token, "version": state["version"] + 1, "input": kept_tables,
+                 "tables": kept_tables}
+        st.session_state["scn.edits"] = state
+        st.session_state[K + "scale"] = kept_tables.scale
+        st.session_state[drafts.SESSION]["restored"] = {"saved": restoring.saved,
+                                                        "stale": restoring.token != token}
 
 
 def reset() -> None:
@@ -188,11 +239,32 @@ def reset() -> None:
     st.session_state[K + "scale"] = state["tables"].scale
 
 
+def discard_draft() -> None:
+    reset()
+    drafts.forget(delete=True)
+
+
+restored = (st.session_state.get(drafts.SESSION) or {}).get("restored")
+if restored:
+    when = restored["saved"]
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info(f"**Unsaved changes restored**: your edits as they were at {when:%H:%M} on "
+            f"{when:%Y-%m-%d}, kept as a draft in {workspace.label()}{drafts.FOLDER}/ as you "
+            "go on. Save them as a what-if to keep them by name, or discard them."
+            + (f" {source} has changed since: the groups, shifts, windows and handle "
+               "times are the draft's, not the file's new values." if restored["stale"]
+               else ""),
+            icon=":material/restore:")
+    c2.button("Discard draft", key="scn.discard_draft", on_click=discard_draft,
+              icon=":material/delete:", help="Back to the scenario as saved; the draft "
+                                             "is removed.")
+
+
 # Streamlit forgets an editor's edits when a run does not draw it (another page was open):
 # the latest tables then become the editors' input, under new keys.
 if state["tables"] is not state["input"] and not any(
         f"scn.{t}.{token}.{state['version']}" in st.session_state
-        for t in ("groups", "shifts", "queues")):
+        for t in ("groups", "windows", "shifts", "queues")):
     state["input"] = state["tables"]
     state["version"] += 1
 v = f"{token}.{state['version']}"
@@ -202,10 +274,19 @@ queues = list(base.queues)
 
 tab_groups, tab_shifts, tab_queues = st.tabs(
     ["Groups and skills", "Shifts and breaks", "Queues and volume"])
+SKILL_HELP = ("1, 2... (1 first) or blank (no skill); `2 after 30s`: preference 2, taken "
+              "only once the contact has waited 30 s")
+# The choice of groups comes from the editors' input, not from the groups just edited: a
+# keyed editor with rows to add is a new widget when its column settings change, and would
+# drop its edits (a shift edited, then a group renamed).  A change of groups draws the
+# editors again with new input below.
+offered = [str(g) for g in tables.groups["group"].dropna().tolist() if str(g).strip()]
 with tab_groups:
     st.caption("One row per agent group. Per queue: the group's preference (1 first, then "
                "2...; blank = no skill); an agent who frees up takes its best-preference "
-               "queue first. Rename a group here (its shifts follow), add one in the last "
+               "queue first. An overflow delay: `2 after 30s` = the group takes the queue's "
+               "contacts only once they have waited 30 s (the queue's own agents first). "
+               "Rename a group here (its shifts and windows follow), add one in the last "
                "row, remove one with the row's checkbox and the bin.")
     groups = st.data_editor(
         tables.groups, key=f"scn.groups.{v}", num_rows="dynamic", hide_index=True,
@@ -214,8 +295,8 @@ with tab_groups:
         column_config={
             "group": st.column_config.TextColumn("agent group", required=True,
                                                  max_chars=40),
-            **{q: st.column_config.TextColumn(q, max_chars=2,
-                                              help=f"preference for {q}: 1, 2... or blank")
+            **{q: st.column_config.TextColumn(q, max_chars=20, default="",
+                                              help=f"skill for {q}: {SKILL_HELP}")
                for q in queues},
             "chat_concurrency": st.column_config.NumberColumn(
                 "chats at once", min_value=1, max_value=20, step=1, format="%d",
@@ -225,6 +306,27 @@ with tab_groups:
                 format="%.0f%%", default=0.0,
                 help="Extra handle time per extra chat held: 15 = +15% (the calculator's "
                      "unit).")})
+    st.caption("**Skill windows**: every day from one time to another, a group's skills "
+               "are these instead of its own (say, gold agents take after-sales first "
+               "20:00-22:00); a contact in hand is finished under the old ones. One row per "
+               "window, skills as above; add one in the last row.")
+    windows = st.data_editor(
+        tables.windows, key=f"scn.windows.{v}", num_rows="dynamic", hide_index=True,
+        height=ui.editor_height(len(tables.windows), dynamic=True),
+        column_order=["group", "from", "to", *queues],
+        column_config={
+            "group": st.column_config.SelectboxColumn(
+                "agent group", options=offered, required=True,
+                default=offered[0] if offered else None),
+            "from": st.column_config.TextColumn("from", max_chars=5, default="20:00",
+                                                help="HH:MM, every day"),
+            "to": st.column_config.TextColumn("to", max_chars=5, default="22:00",
+                                              help="HH:MM; at or before 'from': the next "
+                                                   "day"),
+            **{q: st.column_config.TextColumn(q, max_chars=20, default="",
+                                              help=f"skill for {q} in the window: "
+                                                   f"{SKILL_HELP}")
+               for q in queues}})
 with tab_shifts:
     st.caption("One row per shift: agents work it every day of the horizon; times HH:MM (an "
                "end at or before the start crosses midnight). Breaks: `13:00 45 min over 90 "
@@ -236,8 +338,8 @@ with tab_shifts:
         height=ui.editor_height(len(tables.shifts), dynamic=True),
         column_config={
             "group": st.column_config.SelectboxColumn(
-                "agent group", options=group_names, required=True,
-                default=group_names[0] if group_names else None),
+                "agent group", options=offered, required=True,
+                default=offered[0] if offered else None),
             "start": st.column_config.TextColumn("start", max_chars=5, default="09:00"),
             "end": st.column_config.TextColumn("end", max_chars=5, default="18:00"),
             "agents": st.column_config.NumberColumn("agents", min_value=0, step=1,
@@ -251,9 +353,8 @@ with tab_shifts:
                "breaks": ss.get("scn.add.breaks", "")}
         latest = state["tables"]
         shifts_ = pd.concat([latest.shifts, pd.DataFrame([row])], ignore_index=True)
-        state["input"] = state["tables"] = edits.Tables(
-            groups=latest.groups, shifts=shifts_.astype({"agents": "int64"}),
-            queues=latest.queues, scale=latest.scale)
+        state["input"] = state["tables"] = dataclasses.replace(
+            latest, shifts=shifts_.astype({"agents": "int64"}))
         state["version"] += 1
 
     with st.popover("Add a shift", icon=":material/add:"):
@@ -284,25 +385,29 @@ with tab_queues:
     scale = st.number_input("Volume scale for every queue (x the forecast)", min_value=0.0,
                             max_value=20.0, step=0.05, format="%.2f", key=K + "scale")
 
-tables = edits.Tables(groups=groups, shifts=shifts, queues=qtable, scale=float(scale))
-# A group added, removed or renamed changes the shifts' choice of groups: the tables are
-# taken as they are now and the editors drawn again with them.
+tables = edits.Tables(groups=groups, shifts=shifts, queues=qtable, scale=float(scale),
+                      windows=windows)
+# A group added, removed or renamed changes the shifts' and windows' choice of groups: the
+# tables are taken as they are now and the editors drawn again with them.
 before = [str(g) for g in state["input"].groups["group"].tolist()]
 after = [str(g) for g in groups["group"].tolist()]
-# A shift added or removed changes the table's height (drawn to show every row).
-resized = len(shifts) != len(state["input"].shifts)
+# A shift or window added or removed changes the table's height (drawn to show every row).
+resized = len(shifts) != len(state["input"].shifts) or \
+    len(windows) != len(state["input"].windows)
 if (before != after and all(g and g != "None" for g in after)) or resized:
     old_names = dict(zip(state["input"].groups.index, before))
     renamed_now = {old_names[i]: str(n) for i, n in zip(groups.index, groups["group"])
                    if i in old_names and old_names[i] != str(n)}
-    moved_shifts = shifts.assign(group=shifts["group"].map(
-        lambda g: renamed_now.get(str(g), g)))
-    # A group removed takes its shifts with it.
+    # A group removed takes its shifts and windows with it.
     removed = set(before) - set(after) - set(renamed_now)
-    moved_shifts = moved_shifts[~moved_shifts["group"].astype(str).isin(removed)]
+
+    def follow(frame: pd.DataFrame) -> pd.DataFrame:
+        moved = frame.assign(group=frame["group"].map(lambda g: renamed_now.get(str(g), g)))
+        return moved[~moved["group"].astype(str).isin(removed)].reset_index(drop=True)
+
     state["input"] = state["tables"] = edits.Tables(
-        groups=groups.reset_index(drop=True), shifts=moved_shifts.reset_index(drop=True),
-        queues=qtable, scale=float(scale))
+        groups=groups.reset_index(drop=True), shifts=follow(shifts), queues=qtable,
+        scale=float(scale), windows=follow(windows))
     state["version"] += 1
     st.rerun()
 state["tables"] = tables
@@ -321,12 +426,40 @@ except InputError as exc:
 else:
     st.session_state.pop("scn.rejected", None)
 
+# ---- the draft: unsaved edits (a rejected one too) kept in the workspace for a reload --------
+kept = st.session_state.get(drafts.SESSION)
+if changes == {}:
+    if kept is not None:
+        drafts.forget(delete=True)
+else:
+    if kept is None:
+        kept = st.session_state[drafts.SESSION] = {"id": drafts.new_id()}
+    content = drafts.body(choice=choice, source=source, token=token, tables=tables,
+                          changes=None if changes is None else len(changes),
+                          upload=source if choice == UPLOAD else None)
+    if kept.get("written") != content:
+        try:
+            if choice == UPLOAD and kept.get("upload_of") != token:
+                drafts.write_upload(kept["id"], document)
+                kept["upload_of"] = token
+            drafts.write(kept["id"], content)
+            kept["written"] = content
+        except (OSError, InputError) as exc:
+            st.warning(f"Your changes could not be kept as a draft in the workspace ({exc}): "
+                       "a reload of the page would lose them; save them as a what-if.",
+                       icon=":material/warning:")
+    st.query_params["draft"] = kept["id"]
+
 if changes:
     with st.expander(f"Your changes ({len(changes)})", expanded=False):
         st.dataframe(edits.describe(base, changes), hide_index=True, key="scn.changes")
 c1, c2, c3 = st.columns([1, 1.4, 2])
 c1.button("Undo all changes", on_click=reset, key="scn.reset", icon=":material/undo:",
           disabled=changes == {})  # None: an edit was rejected, and undoing helps
+kept = st.session_state.get(drafts.SESSION)
+if kept is not None and kept.get("written") and not kept.get("restored"):
+    st.caption(f"Unsaved changes, kept as a draft in {workspace.label()}{drafts.FOLDER}/: a "
+               "reload of the page keeps them. Save them as a what-if to keep them by name.")
 if edited is None:
     st.stop()
 
@@ -354,6 +487,7 @@ def save_whatif() -> None:
         st.session_state["scn.save_error"] = str(exc)
         return
     st.session_state.pop("scn.save_error", None)
+    drafts.forget(delete=True)  # saved: nothing is unsaved any more
     stem_ = whatifs.slug(name)
     # Where it came from, so that the Compare page offers the two side by side.
     st.session_state.setdefault("scn.whatif_from", {})[stem_] = choice
@@ -439,10 +573,39 @@ m.metric("Intervals short of Erlang", f"{short['interval'].nunique()} of {len(pe
          help="Rostered agents on the floor below the Erlang requirement summed over "
               "queues (by more than half an agent). Erlang staffs each queue alone: a "
               "cross-skilled team may need less; the simulation says.")
+# The plan's requirement (pooled, simulated), when a plan was made for this demand.
+session_plan = st.session_state.get("plan.last")
+try:
+    planned_for = runs.scenario_of(session_plan["text"], session_plan["source"]) \
+        if session_plan else None
+except InputError:
+    session_plan = planned_for = None
+plan_need, plan_problems = plans.find(edited, session_plan=session_plan,
+                                      session_scenario=planned_for)
+if plan_need is not None:
+    per = per.merge(plan_need.required.rename(columns={"required": "plan"}),
+                    on="interval_start", how="left")
 with c1:
-    st.markdown("**Required (Erlang) against rostered on the floor** per interval; "
-                ":red[red]: short.")
-    st.altair_chart(charts.need_vs_roster(per), width="stretch", key="scn.chart.need")
+    st.markdown("**Required against rostered on the floor** per interval; :red[red]: short "
+                "of Erlang.")
+    st.altair_chart(charts.need_vs_roster(
+        per.drop(columns=["plan"], errors="ignore"),
+        plan_need.required if plan_need is not None else None),
+        width="stretch", key="scn.chart.need")
+    hours = edited.interval_s / 3600.0
+    if plan_need is not None:
+        st.caption(
+            f"Purple, dotted: the requirement of {plan_need.source}, "
+            f"{per['plan'].sum() * hours:,.1f} agent-hours against Erlang's "
+            f"{per['required'].sum() * hours:,.1f}: Erlang per queue, lowered where "
+            "cross-skilled groups pool queues and raised where the simulation missed a "
+            "target; what the planned roster was made to cover.")
+    else:
+        st.caption("Erlang staffs each queue alone. A plan for this forecast (the Plan page, "
+                   "or `peakplan plan --out` into the workspace) adds its pooled, simulated "
+                   "requirement here.")
+    for problem in plan_problems:
+        st.caption(f"A plan folder was left out: {problem}")
 with st.expander("Per queue, headcount and cost per group"):
     st.markdown("**Per queue**: Erlang agents against agents on the floor in the groups that "
                 "take the queue first (a group first for several queues is shared equally).")
@@ -457,10 +620,14 @@ with st.expander("Per queue, headcount and cost per group"):
         "agent_hours_before": "agent-hours before the edits"})
     if cost.unpriced:
         st.caption(f"Not in the rules, counted at 1.0 per hour: {', '.join(cost.unpriced)}.")
-    ui.table(per[["interval_start", "required", "on_floor", "on_duty", "gap"]],
+    ui.table(per[["interval_start", "required",
+                  *(["plan"] if "plan" in per.columns else []), "on_floor", "on_duty",
+                  "gap"]],
              key="scn.need_table", percent=False,
-             labels={"required": "required (Erlang)", "on_floor": "on the floor",
-                     "on_duty": "on duty (breaks in)", "gap": "gap (+: short)"})
+             labels={"required": "required (Erlang per queue)",
+                     "plan": "required (plan: pooled, simulated)", "on_floor": "on the floor",
+                     "on_duty": "on duty (breaks in)", "gap": "gap (Erlang - on the floor)"},
+             fmt={"plan": "{:,.1f}"})
 
 # ---- run ---------------------------------------------------------------------------------
 st.subheader("Simulate")

@@ -51,6 +51,13 @@ AFTER_RUN_CHARTS = 5    # + service level per queue, queue length, occupancy
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _own_workspace(tmp_path_factory, monkeypatch) -> None:
+    """Every test's app has a workspace of its own (the Scenario page writes drafts there),
+    never the repository's runs/; tests that need one to look into take ``ws``."""
+    monkeypatch.setenv("PEAKPLAN_WORKSPACE", str(tmp_path_factory.mktemp("workspace")))
+
+
 def open_page(name: str, *, query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in (query or {}).items():
@@ -1267,3 +1274,451 @@ def test_plan_rules_typed_in_the_page_are_read_with_the_hardened_reader(ws):
 
 def test_only_scenarios_are_offered_as_scenarios():
     assert set(inputs.shipped_scenarios()) == {"normal_day", "singles_day"}
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13, point 4: nothing is lost on F5 (unsaved edits kept as a draft in the workspace)
+# --------------------------------------------------------------------------------------------
+from app_pages import drafts  # noqa: E402
+
+
+def reload(at: AppTest, page: str = "scenario") -> AppTest:
+    """A browser reload: a new session (a fresh AppTest) with the address ``at`` shows."""
+    return open_page(page, query=dict(at.query_params))
+
+
+def restored_notice(at: AppTest) -> list[str]:
+    return [i.value for i in at.info if "Unsaved changes restored" in i.value]
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_unsaved_edits_survive_a_reload_and_go_when_discarded(ws):
+    original = NORMAL.read_bytes()
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    assert "draft" not in at.query_params                   # nothing unsaved, no draft
+    # A shift edited, then its group renamed (the rename used to drop the shift's edit).
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 3}})
+    edit_cells(at, "groups", {group_row(NORMAL, "gold"): {"group": "gold_team"}})
+    at.number_input(key="keep.scn.scale").set_value(1.2).run()
+    assert_clean(at)
+    edited = at.session_state["scn.edited"]
+    assert edited["changes"] == 3
+    draft_id = at.query_params["draft"]
+    assert files_under(ws) == [f"drafts/{draft_id}.yaml"]   # nothing else written
+    assert NORMAL.read_bytes() == original                  # never the user's file
+    assert any(f"kept as a draft in {ws.name}/drafts/" in c.value for c in at.caption)
+
+    again = reload(at)
+    assert_clean(again)
+    assert restored_notice(again)
+    assert again.selectbox(key="keep.scn.choice").value == "normal_day"
+    assert again.number_input(key="keep.scn.scale").value == pytest.approx(1.2)
+    assert again.session_state["scn.edited"]["changes"] == 3
+    # The same edited file: the group renamed in place, with its comment.
+    assert again.session_state["scn.edited"]["document"] == edited["document"]
+    assert again.session_state["scn.edited"]["text"] == edited["text"]
+    shifts = again.data_editor(key=editor_key(again, "shifts")).value
+    assert shifts.iloc[shift_row(NORMAL, "gold", 1)][["group", "agents"]].tolist() == \
+        ["gold_team", 3]
+    # Edits go on into the same draft.
+    before = (ws / "drafts" / f"{draft_id}.yaml").read_text()
+    edit_cells(again, "shifts", {shift_row(NORMAL, "voice", 1): {"agents": 9}})
+    assert_clean(again)
+    assert again.query_params["draft"] == draft_id
+    after = (ws / "drafts" / f"{draft_id}.yaml").read_text()
+    assert after != before and drafts.read(draft_id).changes == 4
+
+    again.button(key="scn.discard_draft").click().run()
+    assert_clean(again)
+    assert "draft" not in again.query_params and files_under(ws) == []
+    assert again.session_state["scn.edited"]["changes"] == 0
+    assert not restored_notice(again)
+    # The address of before is a draft no longer there: said, and the scenario opens.
+    gone = open_page("scenario", query={"scenario": "normal_day", "draft": draft_id})
+    assert_clean(gone)
+    assert any("could not be restored" in w.value and "no such draft" in w.value
+               for w in gone.warning)
+    assert gone.session_state["scn.edited"]["changes"] == 0
+    assert "draft" not in gone.query_params
+
+
+def test_a_rejected_edit_is_kept_too_and_saving_the_what_if_removes_the_draft(ws):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {0: {"start": "25:00"}})
+    message = at.error[0].value
+    draft_id = at.query_params["draft"]
+    assert drafts.read(draft_id).changes is None              # a rejected edit, kept
+    again = reload(at)
+    assert not again.exception
+    assert [e.value for e in again.error] == [message]        # the same cell named again
+    edit_cells(again, "shifts", {0: {"start": "09:00"}})
+    assert_clean(again)
+    again.text_input(key="scn.whatif_name").input("late interns")
+    again.button(key="scn.save").click().run()
+    assert_clean(again)
+    assert "draft" not in again.query_params and again.query_params["whatif"] == "late_interns"
+    assert not (ws / "drafts" / f"{draft_id}.yaml").exists()
+    assert load_scenario(ws / "whatifs/late_interns.yaml").spec.agent_groups[
+        "intern"].shifts[0].start == "09:00"
+    # Undo after a new edit removes its draft as well.
+    edit_cells(again, "shifts", {0: {"agents": 1}})
+    second = again.query_params["draft"]
+    assert second != draft_id and (ws / "drafts" / f"{second}.yaml").is_file()
+    again.button(key="scn.reset").click().run()
+    assert "draft" not in again.query_params
+    assert list((ws / "drafts").glob("*.yaml")) == []
+
+
+def test_a_draft_of_an_uploaded_scenario_survives_a_reload(ws):
+    content = yaml.safe_dump(small_scenario()).encode()
+    at = open_page("scenario")
+    at.selectbox(key="keep.scn.choice").set_value("upload").run()
+    at.file_uploader(key="scn.upload").set_value(("small.yaml", content, "text/yaml")).run()
+    edit_cells(at, "shifts", {0: {"agents": 5}})
+    assert_clean(at)
+    draft_id = at.query_params["draft"]
+    assert files_under(ws) == [f"drafts/{draft_id}.upload.yaml", f"drafts/{draft_id}.yaml"]
+    assert (ws / "drafts" / f"{draft_id}.upload.yaml").read_bytes() == content
+    again = reload(at)
+    assert_clean(again)
+    assert again.selectbox(key="keep.scn.choice").value == "upload" and restored_notice(again)
+    edited = scenario_from_dict(yaml.safe_load(again.session_state["scn.edited"]["text"]))
+    assert edited.spec.agent_groups["chat_team"].shifts[0].agents == 5
+    again.button(key="scn.discard_draft").click().run()
+    assert files_under(ws) == []
+
+
+def test_a_reload_on_another_page_keeps_the_draft_for_the_scenario_page(ws):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 3}})
+    draft_id = at.query_params["draft"]
+    at.switch_page(PAGES["compare"]).run()
+    assert_clean(at)
+    assert at.query_params["draft"] == draft_id               # the address keeps it
+    again = reload(at, "compare")                              # F5 on the Compare page
+    assert_clean(again)
+    again.switch_page(PAGES["scenario"]).run()
+    assert_clean(again)
+    assert restored_notice(again)
+    assert again.session_state["scn.edited"]["changes"] == 1
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("id", "is not a draft id"),
+    ("not yaml", "not valid YAML"),
+    ("bad cell", "tables.shifts.rows[3] (agents): 'many' is not a number"),
+    ("foreign", "not a draft of the Scenario page"),
+])
+def test_a_damaged_or_foreign_draft_is_a_message_not_a_traceback(ws, damage, expected):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    edit_cells(at, "shifts", {shift_row(NORMAL, "gold", 1): {"agents": 3}})
+    draft_id = at.query_params["draft"]
+    path = ws / "drafts" / f"{draft_id}.yaml"
+    text = path.read_text()
+    if damage == "id":
+        draft_id = "../../scenarios/normal_day"
+    elif damage == "not yaml":
+        path.write_text(text + "tables: [unclosed\n")
+    elif damage == "bad cell":
+        assert "'17:00', 3, '11:30" in text                    # gold's day shift
+        path.write_text(text.replace("'17:00', 3, '11:30", "'17:00', many, '11:30"))
+    else:
+        path.write_text(yaml.safe_dump(small_scenario()))
+    again = open_page("scenario", query={"scenario": "normal_day", "draft": draft_id})
+    assert_clean(again)
+    shown = [w.value for w in again.warning if "could not be restored" in w.value]
+    assert shown and expected in shown[0], shown
+    assert again.session_state["scn.edited"]["changes"] == 0
+    assert "draft" not in again.query_params
+
+
+def test_draft_tables_read_back_as_the_editors_gave_them(ws):
+    base = load_scenario(NORMAL)
+    tables = edits.tables_of(base)
+    tables = dataclasses.replace(tables, scale=1.25, shifts=pd.concat(
+        [tables.shifts, pd.DataFrame([{"group": "gold", "start": "18:00", "end": "23:00",
+                                       "agents": None, "breaks": None}])],
+        ignore_index=True))
+    data = drafts.body(choice="normal_day", source="scenarios/normal_day.yaml", token="t",
+                       tables=tables, changes=1)
+    drafts.write("0" * 24, data)
+    back = drafts.read("0" * 24)
+    assert (back.choice, back.token, back.changes, back.tables.scale) == \
+        ("normal_day", "t", 1, 1.25)
+    for name in ("groups", "queues"):
+        pd.testing.assert_frame_equal(getattr(back.tables, name), getattr(tables, name),
+                                      check_dtype=True)
+    shifts = back.tables.shifts
+    assert shifts["agents"].isna().tolist() == [False] * (len(shifts) - 1) + [True]
+    pd.testing.assert_frame_equal(shifts.iloc[:-1].astype({"agents": "int64"}),
+                                  edits.tables_of(base).shifts)
+    # Drafts nobody wrote for KEEP_DAYS go when another is written; their uploads with them.
+    drafts.write_upload("1" * 24, "name: x\n")
+    drafts.write("1" * 24, data)
+    old = time.time() - (drafts.KEEP_DAYS + 1) * 86_400
+    import os
+    os.utime(ws / "drafts" / ("0" * 24 + ".yaml"), (old, old))
+    os.utime(ws / "drafts" / ("1" * 24 + ".upload.yaml"), (old, old))  # written once: old
+    drafts.write("2" * 24, data)
+    assert files_under(ws / "drafts") == sorted(
+        [f"{'1' * 24}.upload.yaml", f"{'1' * 24}.yaml", f"{'2' * 24}.yaml"])
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13, point 2: need against roster with the plan's pooled requirement
+# --------------------------------------------------------------------------------------------
+from app_pages import charts  # noqa: E402
+
+
+def chart_lines(at: AppTest, index: int = 0) -> pd.DataFrame:
+    """The data of the first layer (the lines) of a chart on the page, as Vega-Lite gets it."""
+    import json
+
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")[index]
+    name = json.loads(chart.proto.spec)["layer"][0]["data"]["name"]
+    data = next(d for d in chart.proto.datasets if d.name == name)
+    return pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+
+
+def line_of(lines: pd.DataFrame, series: str) -> pd.Series:
+    part = lines[lines["series"] == series]
+    return pd.Series(part["agents"].to_numpy(), index=pd.DatetimeIndex(part["interval_start"]))
+
+
+BUSY = {"chat": [120.0] * 12, "phone": [90.0] * 12}   # busy enough for the plan to differ
+
+
+def busy_rules() -> dict:
+    rules = small_rules()
+    rules["groups"]["phone_team"] = {"patterns": ["day"], "cost_per_hour": 1.0}
+    return rules
+
+
+def plan_on_the_plan_page(at: AppTest) -> None:
+    """Plan the Scenario page's original with busy_rules(), 2 replications, 2 rounds."""
+    at.switch_page("app_pages/plan.py").run()
+    at.selectbox(key="keep.plan.scenario").set_value("Scenario page, original").run()
+    at.text_area[0].input(yaml.safe_dump(busy_rules())).run()
+    at.number_input(key="keep.plan.reps").set_value(2)
+    at.number_input(key="keep.plan.rounds").set_value(2).run()
+    at.button(key="plan.run").click().run()
+    assert_clean(at)
+
+
+def test_the_need_chart_draws_the_plans_pooled_requirement_beside_erlang(ws, tmp_path,
+                                                                          monkeypatch):
+    from planner.plan import plan_roster
+    from sim.planning import planning_from_dict
+
+    (ws / "whatifs").mkdir()
+    small = ws / "whatifs" / "small.yaml"
+    small.write_text(yaml.safe_dump(small_scenario(arrivals=BUSY)))
+    sc = load_scenario(small)
+    at = open_page("scenario", query={"whatif": "small"})
+    assert_clean(at)
+    lines = chart_lines(at)
+    assert set(lines["series"]) == {charts.ERLANG_SERIES, charts.FLOOR_SERIES}  # no plan yet
+    per = roster.coverage(sc).per_interval
+    assert line_of(lines, charts.ERLANG_SERIES).tolist() == per["required"].tolist()
+    assert line_of(lines, charts.FLOOR_SERIES).tolist() == pytest.approx(
+        per["on_floor"].tolist())
+    # The Plan page plans it; back on the Scenario page its requirement is the third line.
+    plan_on_the_plan_page(at)
+    at.switch_page(PAGES["scenario"]).run()
+    assert_clean(at)
+    plan = plan_roster(sc, planning_from_dict(busy_rules(), file="rules"), reps=2, seed=1,
+                       max_rounds=2, time_limit_s=30.0)
+    expected = plan.cover.coverage.groupby("interval_start")["required"].sum()
+    assert not np.allclose(expected.to_numpy(), per["required"])   # not Erlang's line again
+    lines = chart_lines(at)
+    assert list(pd.unique(lines["series"])) == [charts.ERLANG_SERIES, charts.PLAN_SERIES,
+                                                charts.FLOOR_SERIES]
+    got = line_of(lines, charts.PLAN_SERIES)
+    assert got.index.equals(pd.DatetimeIndex(expected.index))
+    assert got.to_numpy() == pytest.approx(expected.to_numpy())
+    assert any("the Plan page's plan" in c.value for c in at.caption)
+    table = shown_table(at, "interval_start", "plan", "on_floor")
+    assert numbers(table["plan"]) == pytest.approx(np.round(expected.to_numpy(), 1))
+    # Another demand (volume x 1.5): the plan is not for it.
+    at.number_input(key="keep.scn.scale").set_value(1.5).run()
+    assert charts.PLAN_SERIES not in set(chart_lines(at)["series"])
+    # After a reload (no plan in the session), a plan run into the workspace is found.
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(busy_rules()))
+    monkeypatch.chdir(tmp_path)
+    assert cli(["plan", str(small), "--rules", str(rules), "--reps", "2", "--max-rounds", "2",
+                "--jobs", "1", "--out", str(ws / "plan1")]) == 0
+    fresh = open_page("scenario", query={"whatif": "small"})
+    assert_clean(fresh)
+    written = pd.read_csv(ws / "plan1" / "coverage.csv", parse_dates=["interval_start"])
+    expected = written.groupby("interval_start")["required"].sum()
+    got = line_of(chart_lines(fresh), charts.PLAN_SERIES)
+    assert got.to_numpy() == pytest.approx(expected.to_numpy())
+    assert not np.allclose(got.to_numpy(), per["required"])
+    assert any(f"{ws.name}/plan1/" in c.value for c in fresh.caption)
+
+
+def test_the_plan_opened_on_the_scenario_page_keeps_its_line_after_a_reload(ws):
+    text = inputs.scenario_text(scenario_from_dict(small_scenario(arrivals=BUSY)))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    plan_on_the_plan_page(at)
+    at.button(key="plan.open_button").click().run()
+    assert not at.exception
+    coverage = at.session_state["plan.last"]["plan"].cover.coverage
+    stem = next(p.stem for p in (ws / "whatifs").glob("planned*.yaml"))
+    assert (ws / "plans" / stem / "coverage.csv").is_file()
+    fresh = open_page("scenario", query={"whatif": stem})
+    assert_clean(fresh)
+    got = line_of(chart_lines(fresh), charts.PLAN_SERIES)
+    assert got.to_numpy() == pytest.approx(
+        coverage.groupby("interval_start")["required"].sum().to_numpy())
+    assert any(f"plans/{stem}/" in c.value for c in fresh.caption)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 15, points 1-2 in the app: overflow delays and skill windows in the skills grid
+# --------------------------------------------------------------------------------------------
+def test_overflow_delays_and_skill_windows_are_edited_saved_and_reopened(ws):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    gold = group_row(NORMAL, "gold")
+    edit_cells(at, "groups", {gold: {"presales": "2 after 30s"}})
+    add_rows(at, "windows", [{"group": "gold", "from": "20:00", "to": "22:00",
+                              "aftersales": "2", "presales": "1 after 10s"}])
+    assert_clean(at)
+    edited = at.session_state["scn.edited"]
+    assert edited["changes"] == 2
+    # Into the user's file, its comments kept: the skills line and one new line.
+    assert changed_count(NORMAL.read_text(), edited["document"]) == 2
+    # The simulation runs the edit: the figures of the edited scenario simulated.
+    run_scenario(at)
+    ran = scenario_from_dict(yaml.safe_load(edited["text"]))
+    total = simulate(ran, seed=1, reps=2).queue_summary().set_index("queue").loc["all"]
+    assert metric(at, "Service level") == f"{100 * total['service_level']:.1f}%"
+    at.text_input(key="scn.whatif_name").input("gold overflow")
+    at.button(key="scn.save").click().run()
+    assert_clean(at)
+    saved = load_scenario(ws / "whatifs" / "gold_overflow.yaml")
+    g = saved.spec.agent_groups["gold"]
+    assert g.skills == {"aftersales": 1, "presales": 2} and g.delay_s("presales") == 30.0
+    assert g.delay_s("aftersales") == 0.0
+    (w,) = g.allocation
+    assert (w.from_, w.to, w.skills) == ("20:00", "22:00", {"aftersales": 2, "presales": 1})
+    assert (w.delay_s("presales"), w.delay_s("aftersales")) == (10.0, 0.0)
+    assert saved.spec.agent_groups == ran.spec.agent_groups
+
+    again = open_page("scenario", query={"whatif": "gold_overflow"})    # reopened
+    assert_clean(again)
+    assert again.session_state["scn.edited"]["changes"] == 0
+    groups = again.data_editor(key=editor_key(again, "groups")).value.set_index("group")
+    assert groups.loc["gold", ["aftersales", "presales"]].tolist() == ["1", "2 after 30s"]
+    windows = again.data_editor(key=editor_key(again, "windows")).value
+    assert windows[["group", "from", "to", "aftersales", "presales", "complaints"]
+                   ].values.tolist() == [["gold", "20:00", "22:00", "2", "1 after 10s", ""]]
+    # A renamed group keeps its window; a delay set back to none, the window removed.
+    edit_cells(again, "groups", {gold: {"group": "gold_team"}})
+    assert_clean(again)
+    assert again.data_editor(key=editor_key(again, "windows")).value["group"].tolist() == \
+        ["gold_team"]
+    renamed = scenario_from_dict(yaml.safe_load(again.session_state["scn.edited"]["text"]))
+    assert renamed.spec.agent_groups["gold_team"].allocation[0].delay_s("presales") == 10.0
+    edit_cells(again, "groups", {gold: {"presales": "2"}})
+    add_rows(again, "windows", [], deleted=[0])
+    assert_clean(again)
+    back = scenario_from_dict(yaml.safe_load(again.session_state["scn.edited"]["text"]))
+    team = back.spec.agent_groups["gold_team"]
+    assert not team.has_delays and team.allocation == ()
+    assert "allocation" not in again.session_state["scn.edited"]["document"]
+
+
+@pytest.mark.parametrize("table, cells, expected", [
+    ("groups", {"presales": "2 after soon"},
+     "groups table, gold: preference '2 after soon' for presales is not a whole number"),
+    ("groups", {"presales": "0"}, "groups table, gold: preference '0' for presales"),
+    ("windows", {"from": "25:00", "aftersales": "1"},
+     "windows table, row 1 (gold), from: '25:00' is not a time of day 'HH:MM'"),
+    ("windows", {"to": None, "aftersales": "1"},
+     "windows table, row 1 (gold), to: is empty (expected a time of day 'HH:MM'"),
+    ("windows", {"aftersales": ""}, "windows table, row 1 (gold): a window needs at least "
+                                    "one skill"),
+    ("windows", {"aftersales": "1", "presales": "x"},
+     "windows table, row 1 (gold): preference 'x' for presales"),
+])
+def test_a_bad_skill_or_window_cell_is_named_in_the_page(table, cells, expected):
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    if table == "groups":
+        edit_cells(at, "groups", {group_row(NORMAL, "gold"): cells})
+    else:
+        add_rows(at, "windows", [{"group": "gold", "from": "20:00", "to": "22:00", **cells}])
+    assert not at.exception
+    assert [e.value for e in at.error if e.value.startswith(expected)], \
+        [e.value for e in at.error]
+
+
+def test_overlapping_windows_are_named_by_their_key_path():
+    at = open_page("scenario", query={"scenario": "normal_day"})
+    add_rows(at, "windows", [{"group": "gold", "from": "20:00", "to": "22:00", "presales": "1"},
+                             {"group": "gold", "from": "21:00", "to": "23:00",
+                              "aftersales": "1"}])
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("scenarios/normal_day.yaml: agent_groups.gold.allocation")
+    assert "overlap" in message
+
+
+def test_skill_cells_read_and_show_delays():
+    assert edits.parse_skill("2", queue="q", where="w") == 2
+    assert edits.parse_skill(" 2 after 30s ", queue="q", where="w") == {"preference": 2,
+                                                                         "after_s": 30}
+    assert edits.parse_skill("1 after 1.5 min", queue="q", where="w") == {"preference": 1,
+                                                                           "after_s": 90}
+    assert edits.parse_skill("3 after 0s", queue="q", where="w") == 3   # no delay: the int
+    assert edits.parse_skill("", queue="q", where="w") is None
+    assert edits.format_skill(2, 30.0) == "2 after 30s" and edits.format_skill(1) == "1"
+    with pytest.raises(InputError, match=r"^w: preference '2 after' for q"):
+        edits.parse_skill("2 after", queue="q", where="w")
+
+
+def test_renaming_a_group_named_in_the_planning_rules_renames_its_rules_too():
+    path = ROOT / "scenarios/singles_day.yaml"
+    at = open_page("scenario")                                  # Singles' Day
+    edit_cells(at, "groups", {group_row(path, "gold"): {"group": "gold_team"}})
+    assert_clean(at)
+    edited = at.session_state["scn.edited"]
+    again = scenario_from_dict(yaml.safe_load(edited["text"]))
+    base = load_scenario(path)
+    assert again.spec.planning.groups["gold_team"] == base.spec.planning.groups["gold"]
+    assert "gold" not in again.spec.planning.groups
+    # Renamed in place in the file, the rules' comments kept.
+    line = next(x for x in edited["document"].splitlines() if x.startswith("    gold_team:"))
+    original = next(x for x in path.read_text().splitlines() if x.startswith("    gold:"))
+    assert line.split("#")[1:] == original.split("#")[1:]
+
+
+def test_a_draft_of_a_what_if_changed_since_says_so(ws):
+    (ws / "whatifs").mkdir()
+    small = ws / "whatifs" / "small.yaml"
+    small.write_text(yaml.safe_dump(small_scenario()))
+    at = open_page("scenario", query={"whatif": "small"})
+    edit_cells(at, "shifts", {0: {"agents": 5}})
+    assert_clean(at)
+    # Someone else changes the what-if (the phone team's head count) before the reload.
+    changed = small_scenario()
+    changed["agent_groups"]["phone_team"]["shifts"][0]["agents"] = 9
+    small.write_text(yaml.safe_dump(changed))
+    again = reload(at)
+    assert_clean(again)
+    (notice,) = restored_notice(again)
+    assert "has changed since" in notice
+    shifts = scenario_from_dict(yaml.safe_load(again.session_state["scn.edited"]["text"])
+                                ).spec.agent_groups
+    assert shifts["chat_team"].shifts[0].agents == 5       # the draft's edit
+    assert shifts["phone_team"].shifts[0].agents == 3      # the draft's tables, as said
+    assert small.read_text() == yaml.safe_dump(changed)    # never written by the page
