@@ -168,6 +168,16 @@ st.subheader("Side by side, over the horizon")
 queue_options = ["all", *ref.queues]
 queue = st.selectbox("Queue", queue_options, key=K + "queue",
                      format_func=lambda q: "all queues" if q == "all" else q)
+
+
+def shown_in(queues: list[str]) -> bool:
+    """Whether the queue chosen (or all queues) is one of ``queues``."""
+    return bool(queues) and (queue == "all" or queue in queues)
+
+
+# Call-back and redial measures, when a scenario compared has them in the queue shown.
+with_callbacks = any(shown_in(runs.callback_queues(sc)) for sc in scenarios.values())
+with_redials = any(shown_in(runs.redial_queues(sc)) for sc in scenarios.values())
 rows = []
 for label in order:
     s = sims[label].queue_summary().set_index("queue")
@@ -181,6 +191,8 @@ for label in order:
                  "abandon_rate_ci95": r.get("abandon_rate_ci95"),
                  "asa_s": r.get("asa_s"), "asa_s_ci95": r.get("asa_s_ci95"),
                  "occupancy": r.get("occupancy"), "occupancy_ci95": r.get("occupancy_ci95"),
+                 **(runs.callback_kpis(r) if with_callbacks else {}),
+                 **(runs.redial_kpis(r) if with_redials else {}),
                  "agent_hours": cost.total_hours, "cost": cost.total_cost})
 side = pd.DataFrame(rows)
 if rules is None:
@@ -193,6 +205,10 @@ st.caption(f"All: seed {seed}, {reps} replications; ± = 95% confidence interval
            + (" under the baseline's planning rules" if rules is not None else
               "; cost needs planning rules (the baseline's planning: section, or a rules "
               "file chosen on the Scenario page)") + ".")
+if with_callbacks:
+    st.caption(f"Call-backs (a dash: the scenario offers none there): {runs.CALLBACK_NOTE}")
+if with_redials:
+    st.caption(f"Redials (a dash: the scenario has none there): {runs.REDIAL_NOTE}")
 if reps < FEW_REPS:
     st.warning(f"With {reps} replications the 95% intervals are wide (mean ± {t:.2f} x the "
                "standard error, Student's t with "

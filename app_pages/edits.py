@@ -227,10 +227,11 @@ def _plain(value: Any) -> Any:
 
 def spec_data(scenario: Scenario) -> dict[str, Any]:
     """The scenario's spec as plain data without defaults (what a file needs to say), its
-    arrivals reduced to ``scale``: the two sides of :func:`changes_between`."""
+    arrivals reduced to ``scale`` and the keys the tables do not edit (``uncertainty``): the
+    two sides of :func:`changes_between`."""
     data = scenario.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    scale = scenario.spec.arrivals.scale
-    data["arrivals"] = {"scale": scale}
+    data["arrivals"] = {"scale": scenario.spec.arrivals.scale,
+                        **_arrivals_kept(scenario)}
     for g in data.get("agent_groups", {}).values():
         # A window as a planner writes it: from, to, then its skills.
         if g.get("allocation"):
@@ -340,9 +341,20 @@ def edited_data(base: Scenario, tables: Tables) -> dict[str, Any]:
         scale: float | dict[str, float] = tidy(every)
     else:
         scale = {q: tidy(every * v) for q, v in per.items()}
-    data["arrivals"] = {"scale": scale, **{q: [float(x) for x in _unscaled(base, q)]
-                                           for q in queues}}
+    data["arrivals"] = {"scale": scale, **_arrivals_kept(base),
+                        **{q: [float(x) for x in _unscaled(base, q)] for q in queues}}
     return data
+
+
+def _arrivals_kept(base: Scenario) -> dict[str, Any]:
+    """The keys of ``arrivals`` the tables do not edit (``uncertainty``, and any declared key
+    added later), as ``base`` has them: the volume lists and ``scale`` are the tables',
+    ``file`` is replaced by the lists inline."""
+    from sim.scenario import ArrivalsSpec
+
+    dumped = base.spec.arrivals.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return {k: v for k, v in dumped.items()
+            if k in ArrivalsSpec.model_fields and k not in ("file", "scale")}
 
 
 def _skills(row: dict[str, Any], queues: list[str], *, where: str) -> dict[str, Any]:

@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
-    review_tables, verdict_lines
+from planner.review import DEFAULT_CASES, Case, build_review, parse_cases, render_html, \
+    resolve_cases, review_tables, verdict_lines
 from sim.errors import InputError
 from sim.scenario import check_run_size
 
@@ -42,9 +42,9 @@ class ReviewOutput:
 
 def reviewed(text: str, source: str, *, cases: str, reps: int, seed: int,
              fix_case: str | None) -> ReviewOutput:
-    """:func:`planner.review.build_review` of the scenario written as ``text``, with a
-    progress line per step.  Kept in the session (not a cache: the progress belongs to the
-    run the planner asked for)."""
+    """:func:`planner.review.build_review` of the scenario written as ``text`` (``cases`` as
+    ``--cases`` takes them), with a progress line per step.  Kept in the session (not a
+    cache: the progress belongs to the run the planner asked for)."""
     scenario = runs.scenario_of(text, source)
     status = st.status(f"Reviewing {scenario.spec.name}...", expanded=True)
     review = build_review(scenario, cases=parse_cases(cases), reps=reps, seed=seed,
@@ -55,6 +55,23 @@ def reviewed(text: str, source: str, *, cases: str, reps: int, seed: int,
                         clean=all(r.clean for r in review.cases))
 
 
+def closed_case(cases: list[Case], fix: str) -> str | None:
+    """The case whose gap the review closes, as :func:`planner.review.build_review` chooses
+    it for the ``--fix-case`` typed (blank: not given): ``none``: no case; a name: that case
+    (refused if it is not one); not given: ``base``, else the case nearest x1."""
+    if fix.lower() == "none" or not cases:
+        return None
+    names = [c.name for c in cases]
+    if fix:
+        if fix not in names:
+            raise InputError(f"{fix!r} is not one of the cases ({', '.join(names)})",
+                             field="close the gap of")
+        return fix
+    if "base" in names:
+        return "base"
+    return min(cases, key=lambda c: abs(c.factor - 1.0)).name
+
+
 choices = scenario_choices()
 names = list(choices)
 if st.session_state.get(K + "scenario") not in choices:
@@ -62,47 +79,64 @@ if st.session_state.get(K + "scenario") not in choices:
 ui.default(K + "cases", DEFAULT_CASES)
 ui.default(K + "reps", 5)
 ui.default(K + "seed", 1)
-ui.default(K + "fix", "base")
+ui.default(K + "fix", "")  # blank: --fix-case not given (base, else the case nearest x1)
 
 st.title("Capacity review")
-st.caption("`peakplan review` from the app: the scenario under low, base and high volume, "
-           "with replications and common random numbers, beside the Erlang requirement; the "
-           "intervals and queues that miss their targets; and, for one case, the agents to "
-           "add per interval and group until every interval meets its targets, checked by "
+st.caption("`peakplan review` from the app: the scenario under low, base and high volume "
+           "(or percentiles of its volume uncertainty: p10, p50, p90), with replications "
+           "and common random numbers, beside the Erlang requirement; the intervals and "
+           "queues that miss their targets; and, for one case, the agents to add per "
+           "interval and group until every interval meets its targets, checked by "
            "simulation.")
 
 c1, c2 = st.columns([2, 2])
 label = c1.selectbox("Scenario", names, key=K + "scenario")
-c2.text_input("Volume cases (NAME=FACTOR, ...)", key=K + "cases", max_chars=200,
-              help="The forecast multiplied by each factor (--cases).")
+c2.text_input("Volume cases (NAME=FACTOR or pNN, ...)", key=K + "cases", max_chars=200,
+              help="The forecast multiplied by each factor (--cases); pNN (p10,p50,p90, "
+                   "mixable with NAME=FACTOR): the NN-th percentile of the scenario's "
+                   "arrivals.uncertainty as a fixed factor.")
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4], vertical_alignment="bottom")
 c1.number_input("Replications per case", min_value=1, max_value=200, step=1, key=K + "reps")
 c2.number_input("Seed", min_value=0, step=1, key=K + "seed")
 c3.text_input("Close the gap of case", key=K + "fix", max_chars=40,
-              help="--fix-case: 'none' to skip (quicker).")
+              placeholder="base, or nearest x1",
+              help="--fix-case: blank for base, or the case nearest x1 when there is no "
+                   "base (e.g. p50); 'none' to skip (quicker).")
 
 try:
     text, source = text_of(choices, label)
     cases = parse_cases(st.session_state[K + "cases"])
-    fix = str(st.session_state[K + "fix"]).strip()
-    fix_case = None if fix.lower() in ("", "none") else fix
-    if fix_case is not None and fix_case not in {c.name for c in cases}:
-        raise InputError(f"{fix_case!r} is not one of the cases "
-                         f"({', '.join(c.name for c in cases)})", field="close the gap of")
     reps, seed = int(st.session_state[K + "reps"]), int(st.session_state[K + "seed"])
     scenario = runs.scenario_of(text, source)
+    # The factor of a percentile case comes from arrivals.uncertainty (none: the library's
+    # message, before anything runs).
+    resolved = resolve_cases(cases, scenario)
+    fix = str(st.session_state[K + "fix"]).strip()
+    closed = closed_case(resolved, fix)
+    # Given to build_review as the command line does: not given is "base", which it reads
+    # as the case nearest x1 when there is no base.
+    fix_case = None if closed is None else (fix or "base")
     check_run_size(scenario, reps=reps * len(cases) * (2 if fix_case else 1),
                    where="replications")
 except InputError as exc:
     ui.show_error(exc)
     st.stop()
 
-args = {"text": text, "source": source, "cases": ",".join(f"{c.name}={c.factor:g}"
-                                                          for c in cases),
+described = ", ".join(f"{c.name} x{c.factor:.3g}" + (" (percentile of the volume uncertainty)"
+                                                     if c.percentile is not None else "")
+                      for c in resolved)
+st.caption(f"Cases: {described}; "
+           + (f"the gap of **{closed}** is closed, if it has one." if closed
+              else "no gap is closed."))
+args = {"text": text, "source": source, "cases": ",".join(c.text for c in cases),
         "reps": reps, "seed": seed, "fix_case": fix_case}
 if c4.button("Run the review", type="primary", key="rev.run", icon=":material/play_arrow:"):
-    out = reviewed(text, source, cases=args["cases"], reps=reps, seed=seed,
-                   fix_case=fix_case)
+    try:
+        out = reviewed(text, source, cases=args["cases"], reps=reps, seed=seed,
+                       fix_case=fix_case)
+    except InputError as exc:
+        ui.show_error(exc)
+        st.stop()
     st.session_state["rev.last"] = {**args, "label": label, "out": out}
 last = st.session_state.get("rev.last")
 if not last:

@@ -48,9 +48,22 @@ __all__ = ["staffing", "shipped_scenario_text", "shipped_stamp", "shipped_text",
            "misses", "targets_of", "paired_difference",
            "SweepResults", "read_sweep_folder", "read_sweep_summary", "sweep_folders",
            "sweep_intervals", "COMPARED", "coverage", "effect", "summary_difference",
-           "judged", "miss_counts", "MIN_CONTACTS"]
+           "judged", "miss_counts", "MIN_CONTACTS", "callback_queues", "redial_queues",
+           "callback_kpis", "redial_kpis", "CALLBACK_COLUMNS", "REDIAL_COLUMNS",
+           "CALLBACK_NOTE", "REDIAL_NOTE"]
 
 MIN_CONTACTS = 5.0  # intervals with fewer contacts are too small to judge (the review's rule)
+# Call-back and redial measures the pages show (over the horizon, per queue), as
+# `peakplan simulate` prints them: kept as a share of those accepted.
+CALLBACK_COLUMNS = ("callbacks_offered", "callbacks_accepted", "callbacks_made",
+                    "callbacks_kept_share", "callback_delay_s")
+REDIAL_COLUMNS = ("customers", "redials")
+CALLBACK_NOTE = ("Accepted call-backs are out of SL and abandonment: a caller who accepts "
+                 "leaves the queue for the call-back list, still counted in offered, but in "
+                 "neither service level, abandonment nor ASA (SL = answered within target / "
+                 "(offered - call-backs accepted)). Kept: called back within the promise.")
+REDIAL_NOTE = ("Redials are counted in offered, and in SL, abandonment and ASA, like any call; "
+               "customers are the first calls (offered - redials).")
 
 T = TypeVar("T")
 
@@ -292,6 +305,41 @@ def effect(text_a: str, source_a: str, text_b: str, source_b: str, *, seed: int,
     """:func:`summary_difference` of two simulations with the same seed and replications."""
     return summary_difference(simulation(text_a, source=source_a, seed=seed, reps=reps),
                               simulation(text_b, source=source_b, seed=seed, reps=reps))
+
+
+def callback_queues(scenario: Scenario) -> list[str]:
+    """The queues that offer call-backs (``callback:``), in the scenario's order."""
+    return [q for q in scenario.queues if scenario.spec.queues[q].callback is not None]
+
+
+def redial_queues(scenario: Scenario) -> list[str]:
+    """The queues whose customers redial after abandoning (``redial:``)."""
+    return [q for q in scenario.queues if scenario.spec.queues[q].redial is not None]
+
+
+def callback_kpis(row: pd.Series) -> dict[str, float]:
+    """Call-back measures of one row of a queue summary (means over replications): offered,
+    accepted, made, ``callbacks_kept_share`` (kept within the promise / accepted, NaN when
+    none was accepted: ``peakplan simulate``'s figure) and the mean delay, with its 95%
+    half-width.  NaN throughout for a row without call-backs (a scenario without them)."""
+    def get(column: str) -> float:
+        value = row.get(column)
+        return float(value) if value is not None and pd.notna(value) else float("nan")
+
+    accepted = get("callbacks_accepted")
+    return {"callbacks_offered": get("callbacks_offered"), "callbacks_accepted": accepted,
+            "callbacks_made": get("callbacks_made"),
+            "callbacks_kept_share": get("callbacks_kept") / accepted
+            if accepted > 0 else float("nan"),
+            "callback_delay_s": get("callback_delay_s"),
+            "callback_delay_s_ci95": get("callback_delay_s_ci95")}
+
+
+def redial_kpis(row: pd.Series) -> dict[str, float]:
+    """Redial measures of one row of a queue summary: ``customers`` (first calls) and
+    ``redials`` (means over replications); NaN for a row without redials."""
+    return {c: float(row[c]) if c in row.index and pd.notna(row[c]) else float("nan")
+            for c in REDIAL_COLUMNS}
 
 
 def judged(frame: pd.DataFrame, scenario: Scenario) -> pd.Series:

@@ -27,7 +27,9 @@ import yaml
 from sim.errors import InputError
 from sim.forecast import read_forecast
 from sim.planning import load_rules
+from sim.replications import rep_seed
 from sim.scenario import expected_visits, scenario_from_dict
+from sim.uncertainty import describe as describe_uncertainty, volume_multipliers
 from sim.yaml_edit import edit_text
 from planner.staffing import read_targets
 
@@ -384,6 +386,18 @@ with tab_queues:
                            format="%.2f")})
     scale = st.number_input("Volume scale for every queue (x the forecast)", min_value=0.0,
                             max_value=20.0, step=0.05, format="%.2f", key=K + "scale")
+    uncertainty = spec.arrivals.uncertainty
+    if uncertainty is not None:
+        # Read-only: the tables do not edit it (an edit keeps it as the file has it).
+        st.info(f"**Volume uncertainty in force** (`arrivals.uncertainty`, "
+                f"{describe_uncertainty(uncertainty)}): cv **{uncertainty.cv:g}**, "
+                f"correlation **{uncertainty.correlation:g}**. Each replication multiplies "
+                "each queue's volume by its own draw (gamma, mean 1), so the simulation's "
+                "95% confidence intervals include forecast risk, not only Poisson noise. "
+                "Change it in the scenario file.", icon=":material/ssid_chart:")
+    else:
+        st.caption("No volume uncertainty (`arrivals.uncertainty`): the confidence "
+                   "intervals are Poisson noise on the forecast only.")
 
 tables = edits.Tables(groups=groups, shifts=shifts, queues=qtable, scale=float(scale),
                       windows=windows)
@@ -690,6 +704,17 @@ m[4].metric("Burn-out intervals", f"{burn['interval'].nunique()}",
                  "flag): " + (", ".join(sorted(burn['group'].unique())) or "none"))
 st.caption(f"{sim.reps} replication{'s' if sim.reps > 1 else ''}, seed {sim.seed}; "
            "± = 95% confidence interval over replications.")
+ran_u = ran.spec.arrivals.uncertainty
+if ran_u is not None:
+    # The multipliers are a pure function of the seed (as `peakplan simulate` prints them).
+    drawn = [volume_multipliers(ran, rep_seed(sim.seed, r)) for r in range(sim.reps)]
+    st.caption(f"Volume uncertainty ({describe_uncertainty(ran_u)}): each replication's "
+               "volume per queue is the forecast times its own draw"
+               + (", so the ± intervals include forecast risk" if sim.reps > 1 else "")
+               + "; drawn: " + ", ".join(
+                   f"{q} x{min(d[i] for d in drawn):.2f}" + (
+                       f" to x{max(d[i] for d in drawn):.2f}" if sim.reps > 1 else "")
+                   for i, q in enumerate(ran.queues)) + ".")
 if effect is not None:
     e = effect.set_index("queue").loc["all"]
     st.markdown(
@@ -725,6 +750,21 @@ ui.table(summary[cols], key="scn.summary",
                  "offered": "offered (transfers counted again)"})
 ui.table(sim.group_summary[["group", "occupancy", "occupancy_ci95", "slot_occupancy",
                             "slot_occupancy_ci95"]], key="scn.group_summary")
+by_queue = summary.set_index("queue")
+callback_qs = [q for q in runs.callback_queues(ran) if q in by_queue.index]
+if callback_qs and "callbacks_offered" in by_queue.columns:
+    st.markdown("**Call-backs** (virtual hold), per queue that offers them, mean per "
+                "replication")
+    ui.table(pd.DataFrame([{"queue": q, **runs.callback_kpis(by_queue.loc[q])}
+                           for q in callback_qs]), key="scn.callbacks")
+    st.caption(runs.CALLBACK_NOTE)
+redial_qs = [q for q in runs.redial_queues(ran) if q in by_queue.index]
+if redial_qs and "redials" in by_queue.columns:
+    st.markdown("**Redials**: customers who abandoned and called again, per queue, mean per "
+                "replication")
+    ui.table(pd.DataFrame([{"queue": q, **runs.redial_kpis(by_queue.loc[q])}
+                           for q in redial_qs]), key="scn.redials")
+    st.caption(runs.REDIAL_NOTE)
 
 st.subheader("Per interval")
 only = st.toggle("Only intervals that miss a target", key=K + "only_misses")

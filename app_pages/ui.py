@@ -30,7 +30,7 @@ KEEP = "keep."
 # Columns of planner/sim tables that are fractions (shown x100 with '%') or seconds.
 PERCENT_COLUMNS = ("service_level", "service_level_answered",
                    "service_level_excl_abandoned_within", "abandon_rate", "occupancy",
-                   "slot_occupancy", "p_wait", "p_abandon", "target")
+                   "slot_occupancy", "p_wait", "p_abandon", "target", "callbacks_kept_share")
 SECONDS_COLUMNS = ("asa_s", "aht_s", "within_s", "patience_s", "wrap_up_s")
 # Headings of the columns of planner/sim tables (others: the name with spaces).
 LABELS = {"asa_s": "ASA", "aht_s": "AHT", "traffic_erl": "traffic (Erlangs)",
@@ -38,10 +38,17 @@ LABELS = {"asa_s": "ASA", "aht_s": "AHT", "traffic_erl": "traffic (Erlangs)",
           "mean_queue": "waiting (mean)", "max_queue": "waiting (max)",
           "slot_occupancy": "chat-slot occupancy", "service_level": "service level",
           "interval_start": "interval start", "scheduled": "scheduled (after shrinkage)",
-          "agents": "agents (on the floor)"}
+          "agents": "agents (on the floor)", "callbacks_offered": "call-backs offered",
+          "callbacks_accepted": "call-backs accepted", "callbacks_made": "call-backs made",
+          "callbacks_kept": "call-backs kept",
+          "callbacks_kept_share": "kept within the promise (of accepted)",
+          "callback_delay_s": "call-back delay (mean)", "customers": "customers (first calls)",
+          "redials": "redials"}
 # Counts that are means over replications: one decimal.
 COUNT_COLUMNS = ("offered", "answered", "abandoned", "contacts", "transfers_in",
-                 "transfers_out", "short_abandoned", "left_waiting")
+                 "transfers_out", "short_abandoned", "left_waiting", "callbacks_offered",
+                 "callbacks_accepted", "callbacks_made", "callbacks_kept", "customers",
+                 "redials")
 # Agents and hours: whole or one decimal, with thousands separators.
 AGENT_COLUMNS = ("agents", "scheduled", "required", "on_floor", "on_duty", "first_agents",
                  "gap", "agent_hours", "cost", "cost_per_hour")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 import select
 import sys
@@ -1722,3 +1723,201 @@ def test_a_draft_of_a_what_if_changed_since_says_so(ws):
     assert shifts["chat_team"].shifts[0].agents == 5       # the draft's edit
     assert shifts["phone_team"].shifts[0].agents == 3      # the draft's tables, as said
     assert small.read_text() == yaml.safe_dump(changed)    # never written by the page
+
+
+# --------------------------------------------------------------------------------------------
+# Peak operations (call-backs, redials) and volume uncertainty in the app
+# --------------------------------------------------------------------------------------------
+UNCERTAINTY = {"cv": 0.1, "correlation": 0.8}
+CALLBACK = {"offer_after_s": 20, "accept": 0.5, "promise_s": 900}
+REDIAL = {"probability": 0.3, "after_s": 600}
+
+
+def peak_ops_scenario() -> dict:
+    """:func:`small_scenario` with volume uncertainty, and call-backs and redials on its phone
+    queue, short-staffed so that both happen."""
+    data = small_scenario()
+    data["arrivals"]["uncertainty"] = dict(UNCERTAINTY)
+    data["queues"]["phone"].update(callback=dict(CALLBACK), redial=dict(REDIAL))
+    data["agent_groups"]["phone_team"]["shifts"][0]["agents"] = 2
+    return data
+
+
+def open_whatif(ws: Path, data: dict, name: str = "peak") -> AppTest:
+    """The Scenario page on ``data`` saved as the what-if ``name`` of the workspace ``ws``."""
+    (ws / "whatifs").mkdir(exist_ok=True)
+    (ws / "whatifs" / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    at = open_page("scenario", query={"whatif": name})
+    assert_clean(at)
+    return at
+
+
+def review_page(data: dict) -> tuple[AppTest, str]:
+    """The review page on ``data`` as the Scenario page's original (source small.yaml)."""
+    text = inputs.scenario_text(scenario_from_dict(data))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "small.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    at.switch_page(PAGES["review"]).run()
+    at.selectbox(key="keep.rev.scenario").set_value(ORIGINAL_LABEL)
+    at.number_input(key="keep.rev.reps").set_value(2).run()
+    assert_clean(at)
+    return at, text
+
+
+def test_the_review_takes_percentile_cases_and_closes_the_gap_of_the_case_nearest_x1():
+    from planner.review import build_review, parse_cases, verdict_lines
+
+    data = small_scenario()
+    data["arrivals"]["uncertainty"] = dict(UNCERTAINTY)
+    at, _ = review_page(data)
+    at.text_input(key="keep.rev.cases").input("p10,p50,p90").run()
+    assert_clean(at)
+    # No base case: the library's default, the case nearest x1, and the page says which.
+    assert any("the gap of **p50** is closed" in c.value for c in at.caption)
+    at.button(key="rev.run").click().run()
+    assert_clean(at)
+    review = build_review(scenario_from_dict(data), cases=parse_cases("p10,p50,p90"), reps=2,
+                          seed=1)
+    assert review.fix_case == "p50" and review.fix is not None
+    lines = verdict_lines(review)
+    assert [c.case.name for c in review.cases] == ["p10", "p50", "p90"]
+    assert any(line.startswith("fix for p50") for line in lines)
+    shown = (at.success or at.warning)[0].value
+    assert shown.replace("\u2003", "  ") == "\n\n".join(lines)
+    # A case named explicitly must be one of them, as with --fix-case.
+    at.text_input(key="keep.rev.fix").input("base").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "close the gap of: 'base' is not one of the cases (p10, p50, p90)"]
+
+
+def test_a_percentile_case_without_volume_uncertainty_shows_the_librarys_message():
+    from planner.review import parse_cases, resolve_cases
+
+    at, text = review_page(small_scenario())
+    at.text_input(key="keep.rev.cases").input("low=0.8,p90").run()
+    assert not at.exception
+    with pytest.raises(InputError, match="'p90' is a percentile of the volume uncertainty"
+                       ) as refused:
+        resolve_cases(parse_cases("low=0.8,p90"),
+                      inputs.scenario_from_text(text, source="small.yaml"))
+    assert [e.value for e in at.error] == [str(refused.value)]
+
+
+def test_an_edit_keeps_the_volume_uncertainty_callbacks_and_redials(ws):
+    data = peak_ops_scenario()
+    at = open_whatif(ws, data)
+    edit_cells(at, "shifts", {0: {"agents": 5}})          # chat_team's shift
+    assert_clean(at)
+    assert at.session_state["scn.edited"]["changes"] == 1
+    expected = load_scenario(ws / "whatifs" / "peak.yaml").with_changes(
+        {"agent_groups.chat_team.shifts[0].agents": 5})
+
+    def same_but_the_edit(scenario) -> None:
+        assert scenario.spec.arrivals.uncertainty.model_dump() == UNCERTAINTY
+        assert scenario.spec.queues["phone"].callback.model_dump() == CALLBACK
+        assert scenario.spec.queues["phone"].redial.model_dump() == REDIAL
+        assert scenario.spec.model_dump(exclude={"arrivals"}) == \
+            expected.spec.model_dump(exclude={"arrivals"})
+        assert scenario.spec.arrivals.uncertainty == expected.spec.arrivals.uncertainty
+        assert np.allclose(scenario.contacts, expected.contacts)
+
+    # What runs on the Scenario page and what Compare offers "as edited".
+    same_but_the_edit(scenario_from_dict(yaml.safe_load(at.session_state["scn.edited"]["text"])))
+    at.text_input(key="scn.whatif_name").input("peak edited")
+    at.button(key="scn.save").click().run()
+    assert_clean(at)
+    saved = ws / "whatifs" / "peak_edited.yaml"
+    doc = yaml.safe_load(saved.read_text())
+    assert doc["arrivals"]["uncertainty"] == UNCERTAINTY
+    assert (doc["queues"]["phone"]["callback"], doc["queues"]["phone"]["redial"]) == \
+        (CALLBACK, REDIAL)
+    same_but_the_edit(load_scenario(saved))
+
+
+def test_the_simulation_shows_callbacks_and_redials_as_simulate_gives_them(ws):
+    at = run_scenario(open_whatif(ws, peak_ops_scenario()))
+    sim = simulate(load_scenario(ws / "whatifs" / "peak.yaml"), seed=1, reps=2)
+    phone = sim.queue_summary().set_index("queue").loc["phone"]
+    assert phone["callbacks_accepted"] > 0 and phone["redials"] > 0   # the test means something
+    callbacks = shown_table(at, "queue", "callbacks_offered", "callbacks_kept_share")
+    assert callbacks["queue"].tolist() == ["phone"]                   # chat offers none
+    for column in ("callbacks_offered", "callbacks_accepted", "callbacks_made",
+                   "callback_delay_s", "callback_delay_s_ci95"):
+        assert numbers(callbacks[column])[0] == pytest.approx(phone[column]), column
+    assert numbers(callbacks["callbacks_kept_share"])[0] == pytest.approx(
+        100 * phone["callbacks_kept"] / phone["callbacks_accepted"])
+    assert any("out of SL and abandonment" in c.value for c in at.caption)
+    redials = shown_table(at, "queue", "customers", "redials")
+    assert redials["queue"].tolist() == ["phone"]
+    assert numbers(redials["customers"])[0] == pytest.approx(phone["customers"])
+    assert numbers(redials["redials"])[0] == pytest.approx(phone["redials"])
+    assert any("Redials are counted in offered" in c.value for c in at.caption)
+    # Labelled for a planner, not by column name.
+    assert headings(at, "callbacks_offered")["callbacks_kept_share"] == \
+        "kept within the promise (of accepted)"
+    assert headings(at, "redials")["customers"] == "customers (first calls)"
+
+
+def headings(at: AppTest, column: str) -> dict[str, str]:
+    """{column: heading shown} of the first table on the page with ``column``."""
+    for d in at.dataframe:
+        if column in d.value.columns:
+            return {c: v.get("label", c) for c, v in json.loads(d.proto.columns).items()}
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def test_no_callback_or_redial_tables_without_them():
+    at = run_scenario(open_page("scenario", query={"scenario": "normal_day"}))
+    shown_table(at, "queue", "offered", "max_queue")             # the summary is there
+    columns = {c for d in at.dataframe for c in d.value.columns}
+    assert not columns & {"callbacks_offered", "redials", "customers"}
+    assert not any("out of SL and abandonment" in c.value for c in at.caption)
+
+
+def test_compare_lists_callbacks_and_redials_beside_the_other_kpis(ws):
+    at = open_whatif(ws, peak_ops_scenario())
+    edit_cells(at, "shifts", {1: {"agents": 3}})          # phone_team's shift
+    assert_clean(at)
+    at.switch_page(PAGES["compare"]).run()
+    at.multiselect(key="keep.cmp.chosen").set_value([ORIGINAL_LABEL, EDITED_LABEL]).run()
+    at.number_input(key="keep.cmp.reps").set_value(2)
+    at.button(key="cmp.run").click().run()
+    assert_clean(at)
+    side = shown_table(at, "scenario", "callbacks_offered", "redials").set_index("scenario")
+    base = load_scenario(ws / "whatifs" / "peak.yaml")
+    sims = {ORIGINAL_LABEL: simulate(base, seed=1, reps=2),
+            EDITED_LABEL: simulate(base.with_changes(
+                {"agent_groups.phone_team.shifts[0].agents": 3}), seed=1, reps=2)}
+    for label, sim in sims.items():
+        total = sim.queue_summary().set_index("queue").loc["all"]
+        i = list(side.index).index(label)
+        for column in ("callbacks_offered", "callbacks_accepted", "callback_delay_s",
+                       "customers", "redials"):
+            assert numbers(side[column])[i] == pytest.approx(total[column]), (label, column)
+        assert numbers(side["callbacks_kept_share"])[i] == pytest.approx(
+            100 * total["callbacks_kept"] / total["callbacks_accepted"])
+    assert any(runs.CALLBACK_NOTE in c.value for c in at.caption)
+
+
+def test_the_volume_tab_shows_the_uncertainty_in_force_and_the_run_what_it_drew(ws):
+    from sim.replications import rep_seed
+    from sim.uncertainty import volume_multipliers
+
+    at = open_whatif(ws, peak_ops_scenario())
+    volume = at.tabs[2]
+    (shown,) = [i.value for i in volume.info]
+    assert "cv **0.1**" in shown and "correlation **0.8**" in shown
+    assert "include forecast risk" in shown
+    run_scenario(at)
+    scenario = load_scenario(ws / "whatifs" / "peak.yaml")
+    drawn = np.array([volume_multipliers(scenario, rep_seed(1, r)) for r in range(2)])
+    (line,) = [c.value for c in at.caption if c.value.startswith("Volume uncertainty")]
+    assert "the ± intervals include forecast risk" in line
+    assert f"chat x{drawn[:, 0].min():.2f} to x{drawn[:, 0].max():.2f}" in line
+    # Without it, the tab says the intervals are Poisson noise only.
+    plain = open_page("scenario", query={"scenario": "normal_day"})
+    assert not plain.tabs[2].info
+    assert any("No volume uncertainty" in c.value for c in plain.tabs[2].caption)
