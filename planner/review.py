@@ -467,8 +467,8 @@ def verdict_lines(review: Review) -> list[str]:
                      f"{f.cost:,.1f}; {f.rounds} rounds): {state}")
         for _, r in f.shifts.iterrows():
             lines.append(f"  {r['group']} {r['start']}-{r['end']} ({r['pattern']}): "
-                         f"{int(r['agents'])} agents" + (f", breaks {r['breaks']}"
-                                                         if r["breaks"] else ""))
+                         f"{int(r['agents'])} agent{'s' if int(r['agents']) != 1 else ''}"
+                         + (f", breaks {r['breaks']}" if r["breaks"] else ""))
     elif review.fix_note:
         lines.append(f"fix for {review.fix_case}: {review.fix_note}")
     return lines
