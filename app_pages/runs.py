@@ -63,7 +63,7 @@ CALLBACK_NOTE = ("Accepted call-backs are out of SL and abandonment: a caller wh
                  "neither service level, abandonment nor ASA (SL = answered within target / "
                  "(offered - call-backs accepted)). Kept: called back within the promise.")
 REDIAL_NOTE = ("Redials are counted in offered, and in SL, abandonment and ASA, like any call; "
-               "customers are the first calls (offered - redials).")
+               "customers are the first calls (offered, less redials and transfers in).")
 
 T = TypeVar("T")
 

@@ -24,8 +24,8 @@ An agent's time on a callback counts in its occupancy like any contact's.
 
 Redials (columns :data:`REDIAL_COLUMNS`, only when the run's queues have them): a redial is a
 new offered contact (it counts in offered, answered, abandoned, service level like any);
-``customers`` counts first calls (offered - redials), so unique customers over any span are
-the sum of ``customers``.
+``customers`` counts first calls (offered visits that are neither redials nor made by a
+transfer), so unique customers over any span are the sum of ``customers``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ CALLBACK_COLUMNS = {
     "callback_delay_s": "mean time from acceptance to call-back of callbacks made (s)",
 }
 REDIAL_COLUMNS = {
-    "customers": "first calls: offered visits that are not redials (unique customers)",
+    "customers": "first calls: offered visits that are neither redials nor transfers in "
+                 "(unique customers)",
     "redials": "offered visits that are redials (a customer calling again after abandoning)",
 }
 GROUP_COLUMNS = {
@@ -268,7 +269,9 @@ def queue_intervals(records: Records, *, within_s: Sequence[float],
         columns += list(CALLBACK_COLUMNS)
     if r.redial is not None:
         data["redials"] = count(r.redial[keep])
-        data["customers"] = data["offered"] - data["redials"]
+        # First calls: neither a redial nor a visit made by a transfer (the same customer
+        # entering another queue), so that customers add up to unique customers over any span.
+        data["customers"] = count(~r.redial[keep] & ~r.transfer_in[keep])
         columns += list(REDIAL_COLUMNS)
     data.update(rates(data, wait_sum))
     data["aht_s"] = _ratio(handle_sum, handled)

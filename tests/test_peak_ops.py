@@ -379,8 +379,9 @@ def test_callback_share_and_redial_probability_zero_change_nothing() -> None:
         qb = metrics.queue_intervals(old, within_s=within)
         assert qa[list(qb.columns)].equals(qb)
         assert (qa["callbacks_accepted"] == 0).all()
-        assert (qa["customers"] == qa["offered"]).all() if new.redial is not None else \
-            "customers" not in qa.columns
+        # No redials: every visit not made by a transfer is a customer's first call.
+        assert (qa["customers"] == qa["offered"] - qa["transfers_in"]).all() \
+            if new.redial is not None else "customers" not in qa.columns
     # Not vacuous: offers were made (and declined), abandons drew their redial (not taken).
     assert offered > 1000 and abandoned > 1000
 
@@ -623,3 +624,23 @@ def test_a_queue_served_only_in_a_window_is_served() -> None:
     data["agent_groups"]["gold"]["allocation"] = []
     with pytest.raises(InputError, match=r"queue 'b' has contacts but no agent group"):
         scenario_from_dict(data)
+
+
+def test_customers_count_neither_redials_nor_transfers_again(
+        scripted: Callable[[Script], None]) -> None:
+    # One customer calls a at 10 (answered 10-20) and is transferred to b (answered 20-25):
+    # two visits, one customer, no redial.  (Found in review: customers was offered - redials,
+    # which counted the transfer as a second customer.)
+    scripted({("a", "arrivals"): [10], ("a", "handle"): [10], ("a", "patience"): [100],
+              ("a", "transfer"): [0.0], ("b", "transfer-in", "handle"): [5],
+              ("b", "transfer-in", "patience"): [100]})
+    sc = make({"a": {"patience_s": 1, "redial": {"probability": 0.5, "after_s": 60}},
+               "b": {"patience_s": 1}},
+              {"g": {"skills": {"a": 1, "b": 1}, "shifts": ALL_DAY}},
+              transfers=[{"from": "a", "to": "b", "probability": 1.0}])
+    r = engine.run(sc, 0, drain_s=0)
+    assert r.transfer_in.sum() == 1 and not r.redial.any()
+    assert np.unique(r.customer).size == 1
+    qi = metrics.queue_intervals(r, within_s=[20.0, 20.0])
+    assert qi["customers"].sum() == 1
+    assert qi["offered"].sum() == 2
