@@ -203,7 +203,8 @@ class SkillSpec(_Strict):
     """A skill written out: its preference and the overflow delay, the wait in the queue
     after which the group takes the queue's contacts (0: at once)."""
 
-    preference: int = Field(ge=1, description="1 first")
+    preference: int = Field(ge=1, strict=True, description="1 first (a whole number, as the "
+                                                          "bare form)")
     after_s: float = Field(0.0, ge=0.0, description="take contacts once they have waited "
                                                     "this long in the queue")
 

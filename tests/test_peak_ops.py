@@ -644,3 +644,11 @@ def test_customers_count_neither_redials_nor_transfers_again(
     qi = metrics.queue_intervals(r, within_s=[20.0, 20.0])
     assert qi["customers"].sum() == 1
     assert qi["offered"].sum() == 2
+
+
+@pytest.mark.parametrize("preference", [2.0, "2"])
+def test_a_written_out_preference_is_a_whole_number_as_the_bare_one(preference: Any) -> None:
+    # The bare form refuses 2.0 and "2"; the mapping form must too (found in review).
+    for skills in ({"q": preference}, {"q": {"preference": preference, "after_s": 30}}):
+        with pytest.raises(InputError, match=r"agent_groups\.g\.skills"):
+            make({"q": {}}, {"g": {"skills": skills, "shifts": ALL_DAY}})
