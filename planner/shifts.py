@@ -1249,9 +1249,10 @@ def planned_shifts(result: CoverResult, *, scenario: Scenario | None = None
 
 def planned_scenario_data(scenario: Scenario, result: CoverResult) -> dict[str, Any]:
     """The scenario as plain data (``Scenario.to_dict``) with the planned roster in
-    ``agent_groups``; a group the rules add gets its skills at preference 1."""
+    ``agent_groups``; a group the rules add gets its skills at preference 1.  The scenario's
+    own ``planning:`` rules stay (the app prices the planned roster with them, and a plan of
+    the planned scenario adds to it)."""
     data = scenario.to_dict()
-    data.pop("planning", None)
     shifts = planned_shifts(result, scenario=scenario)
     groups = data.setdefault("agent_groups", {})
     for g, entries in shifts.items():

@@ -538,3 +538,19 @@ def test_requirement_file_round_trip(tmp_path) -> None:
     req = read_requirement(path)
     assert req.interval_min == 30 and req.queues == ("a", "b")
     np.testing.assert_array_equal(req.agents, [[3, 0, 1], [0, 2, 0]])
+
+
+def test_planned_scenario_keeps_the_scenarios_planning_rules() -> None:
+    # The app prices a planned what-if with its planning: rules, and a plan of the planned
+    # scenario adds to its roster: planned.yaml must carry them (it once dropped them).
+    rules_data = {"interval_min": 60, "keep": "roster",
+                  "patterns": {"day": {"starts": ["08:00"], "lengths_h": [8]}},
+                  "groups": {"g": {"patterns": ["day"], "cost_per_hour": 1.2}}}
+    base = _scenario({"g": {"skills": {"a": 1}}}, contacts={"a": [0] * 16 + [40] * 16 + [0] * 16})
+    sc = scenario_from_dict({**base.to_dict(), "planning": rules_data}, source="t.yaml")
+    req = _requirement({"a": [0] * 8 + [3] * 8 + [0] * 8})
+    result = solve_cover(build_problem(req, sc.spec.planning, scenario=sc, rules_file="t.yaml"))
+    assert result.booked
+    planned = scenario_from_dict(planned_scenario_data(sc, result), source="planned")
+    assert planned.spec.planning == sc.spec.planning
+    assert planned.spec.agent_groups["g"].shifts
