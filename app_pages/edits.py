@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,16 +292,8 @@ def edited_data(base: Scenario, tables: Tables) -> dict[str, Any]:
         groups[name] = g
         was_of[name] = str(was) if was is not None else None
     moved = {w: n for n, w in was_of.items() if w is not None and w != n}
-    for n, row in enumerate(tables.shifts.to_dict("records"), start=1):
-        group = _plain(row.get("group"))
-        cells = [_plain(row.get(c)) for c in ("start", "end", "agents")]
-        if group is None and all(c is None for c in cells):
-            continue  # an empty row just added
-        where = f"shifts table, row {n}"
-        group = moved.get(str(group), str(group)) if group is not None else None
-        if group not in groups:
-            raise InputError(f"group {group!r} is not a group of the groups table (expected "
-                             f"one of {', '.join(groups) or 'none'})", field=where)
+    for where, group, row, cells in _group_rows(tables.shifts, "shifts",
+                                                ("start", "end", "agents"), groups, moved):
         agents = cells[2]
         if agents is None:
             agents = 0
@@ -367,21 +360,32 @@ def _skills(row: dict[str, Any], queues: list[str], *, where: str) -> dict[str, 
     return out
 
 
+def _group_rows(table: pd.DataFrame, label: str, columns: Sequence[str],
+                groups: dict[str, dict[str, Any]], moved: dict[str, str]
+                ) -> Iterator[tuple[str, str, dict[str, Any], list[Any]]]:
+    """``(where, group, row, cells)`` of each filled row of a table keyed by group (shifts,
+    windows): empty rows just added are skipped, a renamed group is followed, and a group not
+    in the groups table is an error naming the row."""
+    for n, row in enumerate(table.to_dict("records"), start=1):
+        group = _plain(row.get("group"))
+        cells = [_plain(row.get(c)) for c in columns]
+        if group is None and all(c is None for c in cells):
+            continue  # an empty row just added
+        where = f"{label} table, row {n}"
+        group = moved.get(str(group), str(group)) if group is not None else None
+        if group not in groups:
+            raise InputError(f"group {group!r} is not a group of the groups table (expected "
+                             f"one of {', '.join(groups) or 'none'})", field=where)
+        yield where, group, row, cells
+
+
 def _windows(table: pd.DataFrame, groups: dict[str, dict[str, Any]], moved: dict[str, str],
              queues: list[str]) -> None:
     """The windows table's rows as the ``allocation`` of ``groups`` (in place)."""
     from sim.scenario import clock_to_min
 
-    for n, row in enumerate(table.to_dict("records"), start=1):
-        group = _plain(row.get("group"))
-        cells = [_plain(row.get(c)) for c in ("from", "to", *queues)]
-        if group is None and all(c is None for c in cells):
-            continue  # an empty row just added
-        where = f"windows table, row {n}"
-        group = moved.get(str(group), str(group)) if group is not None else None
-        if group not in groups:
-            raise InputError(f"group {group!r} is not a group of the groups table (expected "
-                             f"one of {', '.join(groups) or 'none'})", field=where)
+    for where, group, row, _ in _group_rows(table, "windows", ("from", "to", *queues),
+                                            groups, moved):
         window: dict[str, Any] = {}
         for col in ("from", "to"):
             value = _plain(row.get(col))

@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from planner.review import DEFAULT_CASES, Case, build_review, parse_cases, render_html, \
-    resolve_cases, review_tables, verdict_lines
+from planner.review import DEFAULT_CASES, build_review, fix_case_of, parse_cases, \
+    render_html, resolve_cases, review_tables, verdict_lines
 from sim.errors import InputError
 from sim.scenario import check_run_size
 
@@ -53,23 +53,6 @@ def reviewed(text: str, source: str, *, cases: str, reps: int, seed: int,
     return ReviewOutput(verdict=tuple(verdict_lines(review)), html=render_html(review),
                         tables=review_tables(review),
                         clean=all(r.clean for r in review.cases))
-
-
-def closed_case(cases: list[Case], fix: str) -> str | None:
-    """The case whose gap the review closes, as :func:`planner.review.build_review` chooses
-    it for the ``--fix-case`` typed (blank: not given): ``none``: no case; a name: that case
-    (refused if it is not one); not given: ``base``, else the case nearest x1."""
-    if fix.lower() == "none" or not cases:
-        return None
-    names = [c.name for c in cases]
-    if fix:
-        if fix not in names:
-            raise InputError(f"{fix!r} is not one of the cases ({', '.join(names)})",
-                             field="close the gap of")
-        return fix
-    if "base" in names:
-        return "base"
-    return min(cases, key=lambda c: abs(c.factor - 1.0)).name
 
 
 choices = scenario_choices()
@@ -112,10 +95,8 @@ try:
     # message, before anything runs).
     resolved = resolve_cases(cases, scenario)
     fix = str(st.session_state[K + "fix"]).strip()
-    closed = closed_case(resolved, fix)
-    # Given to build_review as the command line does: not given is "base", which it reads
-    # as the case nearest x1 when there is no base.
-    fix_case = None if closed is None else (fix or "base")
+    # Blank: --fix-case not given (base, else the case nearest x1), as the command line.
+    closed = fix_case = fix_case_of(resolved, fix or None, field="close the gap of")
     check_run_size(scenario, reps=reps * len(cases) * (2 if fix_case else 1),
                    where="replications")
 except InputError as exc:

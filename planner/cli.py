@@ -586,8 +586,8 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_review(args: argparse.Namespace) -> int:
-    from planner.review import DEFAULT_CASES, build_review, parse_cases, render_html, \
-        resolve_cases, review_tables, verdict_lines
+    from planner.review import DEFAULT_CASES, build_review, fix_case_of, parse_cases, \
+        render_html, resolve_cases, review_tables, verdict_lines
     from sim.scenario import check_run_size, load_scenario
 
     cases = parse_cases(DEFAULT_CASES if args.cases is None else args.cases)
@@ -603,13 +603,7 @@ def _run_review(args: argparse.Namespace) -> int:
         f"{args.scenario.stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     protect = scenario.input_files()
     check_out_dir(out, force=args.force, protect=protect)
-    # Not given: base, else build_review closes the gap of the case nearest x1 (p50).
-    fix_case = "base" if args.fix_case is None else \
-        None if args.fix_case.lower() == "none" else args.fix_case
-    if args.fix_case is not None and fix_case is not None and \
-            fix_case not in {c.name for c in cases}:
-        raise InputError(f"{fix_case!r} is not one of the cases "
-                         f"({', '.join(c.name for c in cases)})", field="--fix-case")
+    fix_case = fix_case_of(cases, args.fix_case)
     quiet = not sys.stderr.isatty()
     with executor(args) as ex:
         review = build_review(scenario, cases=cases, reps=args.reps, seed=args.seed,

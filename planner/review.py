@@ -39,7 +39,7 @@ from sim.replications import Mapper, Simulation, first_interval, simulate
 from sim.scenario import Scenario, scenario_from_dict
 from sim.uncertainty import describe as describe_uncertainty, multiplier_ppf
 
-__all__ = ["Case", "parse_cases", "resolve_cases", "CaseResult", "Fix", "Review",
+__all__ = ["Case", "parse_cases", "resolve_cases", "fix_case_of", "CaseResult", "Fix", "Review",
            "build_review", "render_html", "verdict_lines", "DEFAULT_CASES"]
 
 DEFAULT_CASES = "low=0.8,base=1.0,high=1.3"
@@ -130,6 +130,24 @@ def resolve_cases(cases: Sequence[Case], scenario: Scenario) -> list[Case]:
             c = dataclasses.replace(c, factor=multiplier_ppf(u.cv, c.percentile / 100.0))
         out.append(c)
     return out
+
+
+def fix_case_of(cases: Sequence[Case], typed: str | None, *,
+                field: str = "--fix-case") -> str | None:
+    """The case whose gap the review closes, for ``--fix-case`` as typed: ``None`` (not
+    given): ``base``, else the case nearest x1 (``p50`` of percentile cases); ``none``: no
+    case; a name: that case (an error if it is not one of them)."""
+    if not cases or (typed is not None and typed.lower() == "none"):
+        return None
+    names = [c.name for c in cases]
+    if typed is not None:
+        if typed not in names:
+            raise InputError(f"{typed!r} is not one of the cases ({', '.join(names)})",
+                             field=field)
+        return typed
+    if "base" in names:
+        return "base"
+    return min(cases, key=lambda c: abs(c.factor - 1.0)).name
 
 
 def _without_uncertainty(scenario: Scenario) -> Scenario:
@@ -394,7 +412,9 @@ def build_review(scenario: Scenario, *, cases: Sequence[Case] | None = None, rep
     fix = None
     chosen = next((r for r in results if r.case.name == fix_case), None)
     if chosen is None and fix_case is not None and results:
-        chosen = min(results, key=lambda r: abs(r.case.factor - 1.0))
+        # "base" (the default) with no base case: the case nearest x1.
+        nearest = fix_case_of([r.case for r in results], None)
+        chosen = next(r for r in results if r.case.name == nearest)
     fix_note = None
     if chosen is not None and not chosen.clean:
         if can_add_shifts(scenario):

@@ -10,6 +10,8 @@ last silently: a second ``gold:`` group would replace the first roster).
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -194,7 +196,8 @@ def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, 
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p
                                                    and p.startswith(("function", "tagged"))))
-        msg = err["msg"].removeprefix("Value error, ")
+        # Class names mean nothing in a scenario file ("... or instance of CallbackSpec").
+        msg = re.sub(r" or instance of \w+", "", err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling; see the README for the format)"
         elif err["type"] == "missing":
