@@ -245,6 +245,129 @@ def test_milp_equals_explicit_break_formulation(case: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The two forms of the demand rows: the allocation x[g, q, t] and Hall's conditions
+# --------------------------------------------------------------------------------------------
+def _allocation_exists(req: np.ndarray, short: np.ndarray, duty: np.ndarray,
+                       qgroups: list[tuple[int, ...]]) -> bool:
+    """Whether agents ``duty`` per group can cover ``req - short`` per queue, each agent on
+    one queue: a transportation LP (an independent check of Hall's rows)."""
+    pairs = [(g, q) for q, gs in enumerate(qgroups) for g in gs]
+    need = req - short
+    if not pairs:
+        return bool((need <= 1e-9).all())
+    a_eq = np.zeros((len(req), len(pairs)))
+    a_ub = np.zeros((len(duty), len(pairs)))
+    for j, (g, q) in enumerate(pairs):
+        a_eq[q, j] = 1.0
+        a_ub[g, j] = 1.0
+    res = milp(np.zeros(len(pairs)), integrality=np.zeros(len(pairs)),
+               bounds=Bounds(0, np.inf),
+               constraints=[LinearConstraint(a_eq, need, need),
+                            LinearConstraint(a_ub, -np.inf, duty)])
+    return res.status == 0
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_hall_rows_hold_exactly_when_an_allocation_exists(case: int) -> None:
+    rng = np.random.default_rng([31, case])
+    nq, ng = int(rng.integers(2, 6)), int(rng.integers(1, 5))
+    skills = [set(int(q) for q in np.flatnonzero(rng.random(nq) < 0.5)) | {int(rng.integers(nq))}
+              for _ in range(ng)]
+    qgroups = [tuple(g for g in range(ng) if q in skills[g]) for q in range(nq)]
+    active = tuple(range(nq))
+    kind, sets = shifts_module._demand_form(active, qgroups)
+    assert kind == "hall"
+    agree = 0
+    for _ in range(60):
+        req = rng.integers(0, 6, nq).astype(float)
+        short = np.minimum(req, rng.integers(0, 3, nq)).astype(float)
+        short[[not gs for gs in qgroups]] = req[[not gs for gs in qgroups]]
+        duty = (rng.integers(0, 7, ng) * (rng.random(ng) < 0.7)).astype(float)
+        rows_hold = all(sum(req[q] - short[q] for q in qs) <= sum(duty[g] for g in gs) + 1e-9
+                        for qs, gs in sets)
+        assert rows_hold == _allocation_exists(req, short, duty, qgroups), (skills, req,
+                                                                             short, duty)
+        agree += rows_hold
+    assert 0 < agree < 60  # both outcomes were met
+
+
+def _form_objective(problem, form: str) -> float:
+    """The optimum of one form of the programme, solved whole by HiGHS."""
+    p = shifts_module._programme(problem, form)
+    res = milp(p.cost, integrality=p.integer, bounds=Bounds(np.zeros(p.cost.size), p.upper),
+               constraints=[LinearConstraint(p.a, p.lo, p.hi)],
+               options={"mip_rel_gap": 1e-9, "time_limit": 60})
+    assert res.status == 0
+    return float(res.fun)
+
+
+def _pooled_instance(rng: np.random.Generator, *, n_int: int = 24, keep: str = "roster"):
+    """Four queues, groups with overlapping skills (ab, bc, cd, abcd), a kept roster (unless
+    ``keep="none"``) with overtime, caps and shifts with breaks, over 12 hours of 30-minute
+    intervals."""
+    shape = np.sin(np.linspace(0, np.pi, n_int))
+    req = _requirement({q: list(np.round(f * shape * rng.uniform(0.6, 1.4, n_int)))
+                        for q, f in zip("abcd", (6, 4, 3, 2))},
+                       interval_min=30, start="2026-11-11 06:00")
+    sc = _scenario({"ab": {"skills": {"a": 1, "b": 2},
+                           "shifts": [{"start": "06:00", "end": "12:00", "agents": 2}]},
+                    "bc": {"skills": {"b": 1, "c": 1}},
+                    "cd": {"skills": {"c": 1, "d": 1},
+                           "shifts": [{"start": "10:00", "end": "18:00", "agents": 1}]},
+                    "abcd": {"skills": {"a": 1, "b": 1, "c": 1, "d": 1}}},
+                   contacts={q: [0.0] * 48 for q in "abcd"})
+    rules = _rules({
+        "interval_min": 30,
+        "patterns": {"day": {"starts": "06:00-09:00", "every_min": 30, "lengths_h": [8],
+                             "breaks": [{"minutes": 45, "from_h": 3, "to_h": 5}]},
+                     "part": {"starts": "10:00-14:00", "every_min": 60, "lengths_h": [4]}},
+        "groups": {"ab": {"patterns": ["day", "part"],
+                          **({"overtime_h": 2, "overtime_cost": 1.5} if keep == "roster"
+                             else {})},
+                   "bc": {"patterns": ["day"], "cost_per_hour": 0.9},
+                   "cd": {"patterns": ["part"], "cost_per_hour": 1.1,
+                          "max_agents": int(rng.integers(2, 5))},
+                   "abcd": {"patterns": ["day", "part"], "cost_per_hour": 1.3}},
+        "keep": keep})
+    return build_problem(req, rules, scenario=sc, rules_file="rules.yaml")
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_hall_form_and_allocation_form_have_one_optimum(case: int) -> None:
+    problem = _pooled_instance(np.random.default_rng([13, case]))
+    hall = shifts_module._programme(problem, "hall")
+    x = shifts_module._programme(problem, "x")
+    assert hall.cost.size < x.cost.size  # the allocation columns are gone
+    assert (hall.integer[hall.common] == x.integer[x.common]).all()
+    assert _form_objective(problem, "hall") == pytest.approx(_form_objective(problem, "x"),
+                                                             rel=1e-9)
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_search_in_the_hall_form_proves_the_optimum(case: int, monkeypatch) -> None:
+    # No search in the allocation form: every part the warm start leaves open is searched
+    # in the Hall form; its plan, mapped back, costs the optimum of the explicit formulation
+    # (which knows no kept roster: keep none).
+    monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
+    searched = []
+    original = shifts_module._HallPart.search_for
+
+    def spy(self, part, limit_s):
+        searched.append(part)
+        return original(self, part, limit_s)
+
+    monkeypatch.setattr(shifts_module._HallPart, "search_for", spy)
+    rng = np.random.default_rng([14, case])
+    problem = _pooled_instance(rng, keep="none")
+    result = solve_cover(problem, time_limit_s=60)
+    assert result.status == "optimal"
+    objective = result.cost + _penalty_per_slot(problem) * result.shortfall_agent_intervals \
+        * problem.slots_per_interval
+    assert objective == pytest.approx(_explicit_objective(problem), rel=1e-6)
+    assert searched, "the warm start proved it: the Hall form was not exercised"
+
+
+# --------------------------------------------------------------------------------------------
 # Coverage identity: the plan's agents on duty == the simulator's agents on the floor
 # --------------------------------------------------------------------------------------------
 def _scenario(groups: dict, *, contacts: dict[str, list[float]], interval_min: float = 30,
@@ -394,6 +517,60 @@ def test_days_no_shift_joins_are_solved_apart_and_add_up(cost_per_hour: float) -
     assert result.cost == pytest.approx(sum(r.cost for r in alone), rel=1e-9)
     assert result.shortfall_agent_intervals == pytest.approx(
         sum(r.shortfall_agent_intervals for r in alone), abs=1e-9)
+
+
+def _three_pooled_days():
+    """Three days of the pooled instance's rules: three independent parts."""
+    rng = np.random.default_rng(41)
+    data = _pooled_instance(rng, keep="none").rules.model_dump(mode="json")
+    for g, qs in {"ab": "ab", "bc": "bc", "cd": "cd", "abcd": "abcd"}.items():
+        data["groups"][g]["skills"] = list(qs)
+    rules = _rules(data)
+    shape = np.sin(np.linspace(0, np.pi, 24))
+    agents = {q: [] for q in "abcd"}
+    for _ in range(3):
+        for q, f in zip("abcd", (6, 4, 3, 2)):
+            day = np.zeros(48)
+            day[12:36] = np.round(f * shape * rng.uniform(0.6, 1.4, 24))
+            agents[q].extend(day)
+    req = _requirement(agents, interval_min=30, start="2026-11-09 00:00")
+    return build_problem(req, rules, rules_file="rules.yaml")
+
+
+def test_parts_searched_in_child_processes_match_one_process(monkeypatch) -> None:
+    monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
+    problem = _three_pooled_days()
+    assert len(shifts_module._blocks(_matrix(problem))) == 3
+    calls = []
+    original = shifts_module._in_children
+
+    def spy(tasks, deadline, **kw):
+        calls.append(len(tasks))
+        return original(tasks, deadline, **kw)
+
+    monkeypatch.setattr(shifts_module, "_in_children", spy)
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    apart = solve_cover(problem, time_limit_s=60)
+    assert calls and max(calls) >= 2
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 1)
+    calls.clear()
+    here = solve_cover(problem, time_limit_s=60)
+    assert not calls
+    assert apart.status == here.status == "optimal"
+    assert apart.cost == pytest.approx(here.cost, rel=1e-9)
+    assert apart.shortfall_agent_intervals == pytest.approx(here.shortfall_agent_intervals)
+
+
+def test_a_search_that_fails_in_its_process_is_raised(monkeypatch) -> None:
+    problem = _three_pooled_days()
+
+    def broken(self, limit_s):
+        raise ValueError("HiGHS went away")
+
+    monkeypatch.setattr(shifts_module._Block, "warm", broken)
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    with pytest.raises(RuntimeError, match="HiGHS went away"):
+        solve_cover(problem, time_limit_s=10)
 
 
 def _matrix(problem) -> sparse.csr_matrix:
