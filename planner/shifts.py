@@ -704,7 +704,7 @@ def _programme(problem: CoverProblem, form: str) -> _Programme:
                         b.add(r, c, 1.0)
                         b.add(demand[q], c, 1.0)
     duty_rows = [(np.asarray(ts, dtype=np.int64), np.asarray(rs, dtype=np.int64),
-            np.asarray(ss, dtype=float)) for ts, rs, ss in zip(cap_t, cap_r, cap_s)]
+                  np.asarray(ss, dtype=float)) for ts, rs, ss in zip(cap_t, cap_r, cap_s)]
     # Heads rows: booked + overtime at work <= max_agents - kept at work.
     heads = -np.ones((len(groups), n), dtype=np.int64)
     for gi, g in enumerate(groups):
@@ -1005,7 +1005,6 @@ class _Block:
         self.nv = cost.size
         self.res: Any = None
         self.bound = -np.inf
-        self.lp: Any = None
         self.proved = False
         if self.nv == 0:
             from scipy.optimize import OptimizeResult
@@ -1073,7 +1072,7 @@ class _Block:
         if self.nv == 0:
             return
         started = time.perf_counter()
-        self.lp = lp = self._run(np.zeros(self.nv), integral=False, limit_s=limit_s / 2.0)
+        lp = self._run(np.zeros(self.nv), integral=False, limit_s=limit_s / 2.0)
         if lp.x is None:
             return
         self._raise_bound(float(lp.fun))

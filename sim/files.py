@@ -198,6 +198,8 @@ def validate(model: type[M], data: Any, *, file: str | Path, prefix: tuple[Any, 
                                                    and p.startswith(("function", "tagged"))))
         # Class names mean nothing in a scenario file ("... or instance of CallbackSpec").
         msg = re.sub(r" or instance of \w+", "", err["msg"].removeprefix("Value error, "))
+        # A tuple is how the model keeps a list; the file has lists.
+        msg = msg.replace("a valid tuple", "a list")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling; see the README for the format)"
         elif err["type"] == "missing":

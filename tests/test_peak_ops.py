@@ -564,7 +564,7 @@ PEAK_ERRORS = [
      f"{WINDOW}[0].skills.a.after_s", r"greater than or equal to 0, got -5"),
     ("window-typo", _at(f"{WINDOW}.0.start", "20:00"), f"{WINDOW}[0].start",
      r"unknown key"),
-    ("window-not-a-list", _at(WINDOW, {"from": "20:00"}), WINDOW, r"valid tuple"),
+    ("window-not-a-list", _at(WINDOW, {"from": "20:00"}), WINDOW, r"should be a list$"),
     ("speed-not-a-skill", _at("agent_groups.gold.speed", {"zz": 1.2}),
      "agent_groups.gold.speed", r"'zz' is not one of this group's skills"),
     ("callback-negative", _at("queues.a.callback.offer_after_s", -1),
