@@ -73,6 +73,8 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/bench_results.py
 	$(PY) bench/bench_plan.py
 	$(PY) bench/bench_history.py
+	$(PY) bench/bench_callbacks.py
+	$(PY) bench/bench_allocate.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -880,7 +880,8 @@ class _Run:
         self.v_cb_offered[v] = 1
         if self.cb_draw[q].next() >= self.cb_accept[q]:
             return
-        self.waiting[q].remove(v)
+        # It leaves the queue lazily, from the head, as abandoned contacts do (_choose): a
+        # removal from the middle would cost the queue's length.
         self.v_cb_s[v] = now
         self.cb_list[q].append(v)
         self._serve_eligible(v, q, now)
@@ -927,14 +928,23 @@ class _Run:
                 return got
         waiting = self.waiting
         deadline = self.v_deadline
+        cb_s = self.v_cb_s if self.has_cb else None
         for tier in tiers:
             best_q, best_key = -1, None
             for q in tier:
                 if q_voice[q] and not idle:
                     continue
                 dq = waiting[q]
-                while dq and deadline[dq[0]] <= now:
-                    self.v_abandoned[dq.popleft()] = 1
+                # Lazily from the head: contacts whose patience ran out (abandoned) and
+                # callers now on the callback list.
+                if cb_s is None:
+                    while dq and deadline[dq[0]] <= now:
+                        self.v_abandoned[dq.popleft()] = 1
+                else:
+                    while dq and (deadline[dq[0]] <= now or cb_s[dq[0]] == cb_s[dq[0]]):
+                        h = dq.popleft()
+                        if cb_s[h] != cb_s[h]:
+                            self.v_abandoned[h] = 1
                 if dq and arrival[dq[0]] + delay[q] <= now:
                     key = (priority[q], arrival[dq[0]])
                     if best_key is None or key < best_key:
@@ -1071,13 +1081,14 @@ class _Run:
     def _records(self) -> Records:
         stop = self.stop_s
         deadline = self.v_deadline
+        cb_s = self.v_cb_s if self.general and self.has_cb else None
         for dq in self.waiting:
             # During the run only queue heads are checked (a contact is only ever taken from
             # the head); a more patient head may hide expired contacts behind it, so at the end
             # every contact left is checked.
             for v in dq:
-                if deadline[v] <= stop:
-                    self.v_abandoned[v] = 1
+                if deadline[v] <= stop and (cb_s is None or cb_s[v] != cb_s[v]):
+                    self.v_abandoned[v] = 1  # (not a caller now on the callback list)
         for a, status in enumerate(self.a_status):
             if status != _OFF:
                 self.seg_agent.append(a)
