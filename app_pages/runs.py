@@ -329,8 +329,7 @@ def callback_kpis(row: pd.Series) -> dict[str, float]:
     accepted = get("callbacks_accepted")
     return {"callbacks_offered": get("callbacks_offered"), "callbacks_accepted": accepted,
             "callbacks_made": get("callbacks_made"),
-            "callbacks_kept_share": get("callbacks_kept") / accepted
-            if accepted > 0 else float("nan"),
+            "callbacks_kept_share": metrics.kept_share(row),
             "callback_delay_s": get("callback_delay_s"),
             "callback_delay_s_ci95": get("callback_delay_s_ci95")}
 

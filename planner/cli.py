@@ -377,7 +377,7 @@ def _write_simulation(sim: Any, out: Path, *, fmt: str) -> None:
 def _print_simulation(sim: Any) -> None:
     sc = sim.scenario
     qi = sim.queue_interval_summary()
-    from sim.metrics import target_deficit
+    from sim.metrics import kept_share, target_deficit
 
     qi["miss"] = target_deficit(qi, {q: sc.spec.queues[q].target for q in sc.queues}) > 0
     sl = qi.pivot(index="interval", columns="queue", values="service_level")
@@ -408,8 +408,7 @@ def _print_simulation(sim: Any) -> None:
                      f"  occupancy {_pct(r['occupancy'])}")
         # Call-backs and redials, for the queues that offer or get them.
         if q != "all" and r.get("callbacks_offered", 0) > 0:
-            kept = (r["callbacks_kept"] / r["callbacks_accepted"] if r["callbacks_accepted"]
-                    else math.nan)
+            kept = kept_share(r)
             lines.append(f"  {'':<12} call-backs offered {r['callbacks_offered']:,.0f}, accepted "
                          f"{r['callbacks_accepted']:,.0f}, made {r['callbacks_made']:,.0f}, "
                          f"kept within the promise {_pct(kept)} of those accepted, mean delay "

@@ -40,7 +40,7 @@ from scipy import stats
 from sim.records import ABANDONED, ANSWERED, CALLBACK, WAITING, Records
 
 __all__ = ["queue_intervals", "group_intervals", "summary", "group_summary", "handled_by_group",
-           "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
+           "kept_share", "queue_occupancy", "mean_ci", "transfer_matrix", "target_deficit",
            "replication_summary", "summary_columns", "rates", "ratio", "group_summary_columns",
            "QUEUE_COLUMNS", "CALLBACK_COLUMNS", "REDIAL_COLUMNS", "GROUP_COLUMNS"]
 
@@ -93,6 +93,17 @@ _COUNTS = ["offered", "answered", "abandoned", "short_abandoned", "left_waiting"
            "answered_within", "abandoned_within", "transfers_in", "transfers_out"]
 _EXTRA_COUNTS = ["callbacks_offered", "callbacks_accepted", "callbacks_made", "callbacks_kept",
                  "customers", "redials"]
+
+
+def kept_share(row: Mapping[str, Any]) -> float:
+    """Call-backs kept within the promise as a share of those accepted, from a row of a
+    queue summary (means over replications): NaN when none was accepted, or the row has no
+    call-back columns."""
+    try:
+        accepted, kept = float(row["callbacks_accepted"]), float(row["callbacks_kept"])
+    except (KeyError, TypeError, ValueError):
+        return float("nan")
+    return kept / accepted if accepted > 0 else float("nan")
 
 
 def ratio(num: Any, den: Any) -> np.ndarray:
