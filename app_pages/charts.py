@@ -18,6 +18,7 @@ import pandas as pd
 __all__ = ["agents_needed", "service_level", "service_level_by_queue", "queue_length",
            "occupancy", "difference", "difference_by_queue", "need_vs_roster",
            "need_by_queue", "plan_lines", "sweep_lines", "MISS_COLOUR", "ERLANG_SERIES",
+           "PLAN_SERIES", "CURRENT_SERIES", "PLANNED_SERIES",
            "PLAN_SERIES", "FLOOR_SERIES"]
 
 MISS_COLOUR = "#d62728"
@@ -274,16 +275,25 @@ def need_by_queue(per_queue: pd.DataFrame, *, order: Sequence[str] | None = None
     return _grid(panels)
 
 
+CURRENT_SERIES = "current roster on the floor"
+PLANNED_SERIES = "planned roster on the floor"
+
+
 def plan_lines(frame: pd.DataFrame) -> alt.LayerChart:
-    """Agents per interval, one line per ``series`` (required, current, planned)."""
+    """Agents per interval, one line per ``series``: the Erlang requirement and the plan's
+    (:data:`ERLANG_SERIES`, :data:`PLAN_SERIES`, drawn as on the Scenario page), the current
+    and the planned roster on the floor."""
     order = list(pd.unique(frame["series"]))
+    colours = {ERLANG_SERIES: "black", PLAN_SERIES: "#7570b3", CURRENT_SERIES: "#999999",
+               PLANNED_SERIES: "#1b9e77"}
+    dashes = {ERLANG_SERIES: [5, 3], PLAN_SERIES: [2, 2]}
     line = alt.Chart(frame).mark_line(interpolate="step-after").encode(
         x=_TIME, y=alt.Y("agents:Q", title="agents"),
         color=alt.Color("series:N", title="", sort=order, scale=alt.Scale(
-            domain=order, range=["black", "#7570b3", "#1b9e77"][:len(order)]),
+            domain=order, range=[colours.get(n, "#e7298a") for n in order]),
             legend=alt.Legend(orient="top", labelLimit=0)),
         strokeDash=alt.StrokeDash("series:N", sort=order, legend=None, scale=alt.Scale(
-            domain=order, range=[[5, 3], [1, 0], [1, 0]][:len(order)])),
+            domain=order, range=[dashes.get(n, [1, 0]) for n in order])),
         tooltip=[_TIME_TOOLTIP, "series:N", alt.Tooltip("agents:Q", format=",.1f")])
     return _layer(line).properties(height=300)
 

@@ -136,15 +136,20 @@ for note in plan.notes:
     st.caption(note)
 
 current = runs.coverage(last["text"], last["source"]).per_interval
+need = plans.requirement_of(cover.coverage, source="the plan's coverage")
 lines = [current[["interval_start", "required"]].rename(columns={"required": "agents"})
-         .assign(series="required (Erlang, per queue, summed)"),
+         .assign(series=charts.ERLANG_SERIES),
+         need.rename(columns={"required": "agents"}).assign(series=charts.PLAN_SERIES),
          current[["interval_start", "on_floor"]].rename(columns={"on_floor": "agents"})
-         .assign(series="current roster on the floor")]
+         .assign(series=charts.CURRENT_SERIES)]
 if last["planned_text"]:
     after = runs.coverage(last["planned_text"], last["source"]).per_interval
     lines.append(after[["interval_start", "on_floor"]].rename(columns={"on_floor": "agents"})
-                 .assign(series="planned roster on the floor"))
-st.markdown("**Required against the current and the planned roster** per interval.")
+                 .assign(series=charts.PLANNED_SERIES))
+st.markdown("**Required against the current and the planned roster** per interval: the "
+            "Erlang requirement summed over queues, the requirement the plan covers (pooled "
+            "queues, raised where the simulation missed a target), and the agents on the "
+            "floor.")
 st.altair_chart(charts.plan_lines(pd.concat(lines, ignore_index=True)), width="stretch",
                 key="plan.chart")
 

@@ -1481,7 +1481,9 @@ def chart_lines(at: AppTest, index: int = 0) -> pd.DataFrame:
     import pyarrow as pa
 
     chart = at.get("vega_lite_chart")[index]
-    name = json.loads(chart.proto.spec)["layer"][0]["data"]["name"]
+    spec = json.loads(chart.proto.spec)
+    # A one-layer chart has its data at the top.
+    name = (spec["layer"][0].get("data") or spec["data"])["name"]
     data = next(d for d in chart.proto.datasets if d.name == name)
     return pa.ipc.open_stream(data.data.data).read_all().to_pandas()
 
@@ -1530,12 +1532,18 @@ def test_the_need_chart_draws_the_plans_pooled_requirement_beside_erlang(ws, tmp
         per["on_floor"].tolist())
     # The Plan page plans it; back on the Scenario page its requirement is the third line.
     plan_on_the_plan_page(at)
+    on_plan_page = chart_lines(at)
     at.switch_page(PAGES["scenario"]).run()
     assert_clean(at)
     plan = plan_roster(sc, planning_from_dict(busy_rules(), file="rules"), reps=2, seed=1,
                        max_rounds=2, time_limit_s=30.0)
     expected = plan.cover.coverage.groupby("interval_start")["required"].sum()
     assert not np.allclose(expected.to_numpy(), per["required"])   # not Erlang's line again
+    # The Plan page's own chart draws the same line, with the same names.
+    assert list(pd.unique(on_plan_page["series"])) == [
+        charts.ERLANG_SERIES, charts.PLAN_SERIES, charts.CURRENT_SERIES, charts.PLANNED_SERIES]
+    np.testing.assert_allclose(line_of(on_plan_page, charts.PLAN_SERIES).to_numpy(),
+                               expected.to_numpy())
     lines = chart_lines(at)
     assert list(pd.unique(lines["series"])) == [charts.ERLANG_SERIES, charts.PLAN_SERIES,
                                                 charts.FLOOR_SERIES]
