@@ -620,7 +620,8 @@ def _penalty_per_slot(problem: CoverProblem) -> float:
 class _Programme:
     """One form of the cover's programme: columns, rows, and where the plan lies in them.
     ``common``: the columns both forms share (all but the allocation ``x``), in the order they
-    were made, so that a plan in one form is a plan in the other."""
+    were made, so that a plan in one form is a plan in the other; ``alloc``: the allocation
+    columns by (slot, group, queue), in the slots that have them."""
 
     cost: np.ndarray
     integer: np.ndarray
@@ -631,6 +632,7 @@ class _Programme:
     shift_col: np.ndarray
     short: np.ndarray
     common: np.ndarray
+    alloc: dict[tuple[int, int, int], int]
     cand_cols: list[tuple[Candidate, int]]
     break_plan: list[tuple[str, Any]]
     ot_cols: list[tuple[KeptShift, int, int, int, float]]
@@ -661,6 +663,7 @@ def _programme(problem: CoverProblem, form: str) -> _Programme:
     cap_s: list[list[float]] = [[] for _ in groups]
     forms: dict[tuple[int, ...], Any] = {}
     alloc_cols: list[int] = []
+    alloc: dict[tuple[int, int, int], int] = {}
     for t in range(n):
         active = tuple(int(q) for q in np.flatnonzero(req[:, t] > 1e-12))
         if not active:
@@ -701,6 +704,7 @@ def _programme(problem: CoverProblem, form: str) -> _Programme:
                     if gi in qgroups[q]:
                         c = b.var(0.0, integer=False)
                         alloc_cols.append(c)
+                        alloc[(t, gi, q)] = c
                         b.add(r, c, 1.0)
                         b.add(demand[q], c, 1.0)
     duty_rows = [(np.asarray(ts, dtype=np.int64), np.asarray(rs, dtype=np.int64),
@@ -808,7 +812,8 @@ def _programme(problem: CoverProblem, form: str) -> _Programme:
                       a=sparse.csr_matrix((b.vals, (b.rows, b.cols)), shape=(len(b.lo), nv)),
                       lo=np.asarray(b.lo, dtype=float), hi=np.asarray(b.hi, dtype=float),
                       shift_col=shift_col, short=short, common=np.flatnonzero(common),
-                      cand_cols=cand_cols, break_plan=break_plan, ot_cols=ot_cols)
+                      alloc=alloc, cand_cols=cand_cols, break_plan=break_plan,
+                      ot_cols=ot_cols)
 
 
 def solve_cover(problem: CoverProblem, *, time_limit_s: float = 60.0,
@@ -1028,6 +1033,7 @@ class _Block:
     def _better(self, new: Any) -> None:
         if new.x is not None and (self.res is None or new.fun < self.res.fun - 1e-9):
             self.res = new
+            _report()
 
     def _raise_bound(self, value: float | None) -> None:
         if value is not None and np.isfinite(value):
@@ -1111,12 +1117,11 @@ class _HallPart:
 
     def __init__(self, block: _Block, positions: np.ndarray) -> None:
         self.block = block
-        self.positions = positions  # of the shared columns among the part's columns
+        self.positions = positions  # of the Hall form's columns among the part's columns
 
     def search_for(self, part: _Block, limit_s: float) -> None:
         """Search with ``part``'s plan in hand; a better plan, a raised bound or a proof go
-        back to ``part`` (its allocation columns set to 0: the allocation is recomputed from
-        the agents on duty, see :func:`_allocate`)."""
+        back to ``part`` (:meth:`adopt`)."""
         from scipy.optimize import OptimizeResult
 
         hb = self.block
@@ -1125,6 +1130,15 @@ class _HallPart:
                                       fun=float(part.res.fun)))
         hb.bound = max(hb.bound, part.bound)
         hb.search(limit_s)
+        self.adopt(part)
+
+    def adopt(self, part: _Block) -> None:
+        """What the Hall form found, in ``part``: a better plan (the allocation columns the
+        Hall form has none of set to 0: the allocation is recomputed from the agents on duty,
+        see :func:`_allocate`), its bound, its proof."""
+        from scipy.optimize import OptimizeResult
+
+        hb = self.block
         if hb.res is not None and (part.res is None or hb.res.fun < part.res.fun - 1e-9):
             x = np.zeros(part.nv)
             x[self.positions] = hb.res.x
@@ -1145,31 +1159,36 @@ def _hall_parts(problem: CoverProblem, px: _Programme,
     integer = ph.integer.copy()
     if whole:
         integer[ph.short[ph.short >= 0]] = True
-    inv = -np.ones(px.cost.size, dtype=np.int64)
-    inv[px.common] = np.arange(px.common.size)
-    col_part = -np.ones(ph.cost.size, dtype=np.int64)
-    hcols_of, pos_of = {}, {}
+    # Each Hall-form column's column in the x form: the shared ones in order, and the
+    # allocation of the slots that kept it (too many queues for Hall's sets) by its key.
+    to_x = np.empty(ph.cost.size, dtype=np.int64)
+    to_x[ph.common] = px.common
+    for key, col in ph.alloc.items():
+        to_x[col] = px.alloc[key]
+    x_part = -np.ones(px.cost.size, dtype=np.int64)
     for k, (_, cols) in enumerate(blocks):
-        if not parts[k].open():
-            continue
-        positions = np.flatnonzero(inv[cols] >= 0)
-        hcols = ph.common[inv[cols[positions]]]
-        col_part[hcols] = k
-        hcols_of[k], pos_of[k] = hcols, positions
+        if parts[k].open():
+            x_part[cols] = k
+    col_part = x_part[to_x]
     a = ph.a
     first = a.indices[a.indptr[:-1][np.diff(a.indptr) > 0]]
     nonempty = np.flatnonzero(np.diff(a.indptr) > 0)
     row_part = col_part[first]
     out = {}
-    for k, hcols in hcols_of.items():
+    for k in np.unique(col_part[col_part >= 0]):
+        k = int(k)
+        hcols = np.flatnonzero(col_part == k)
+        positions = np.searchsorted(blocks[k][1], to_x[hcols])
         rows = nonempty[row_part == k]
         sub = a[rows]
         inside = sub[:, hcols]
         if inside.nnz != sub.nnz:
-            continue  # a row reaches outside the part (cannot happen): keep the x form
+            # A Hall row joins only what the x form's allocation rows join in its slot, so
+            # its columns lie in one part: a guard, never seen.
+            continue
         hb = _Block(cost[hcols], integer[hcols], ph.upper[hcols], inside, ph.lo[rows],
                     ph.hi[rows], ph.shift_col[hcols], mip_rel_gap=mip_rel_gap, whole=whole)
-        out[k] = _HallPart(hb, pos_of[k])
+        out[k] = _HallPart(hb, positions)
     return out
 
 
@@ -1189,20 +1208,23 @@ def _task_hall(hall: _HallPart, part: _Block) -> _Task:
     def restore(state: Any) -> None:
         part.restore(state[0])
         hall.block.restore(state[1])
+        hall.adopt(part)
 
     return (lambda limit_s: hall.search_for(part, limit_s),
             lambda: (part.state(), hall.block.state()), restore)
 
 
 def _workers() -> int:
-    """Child processes the independent parts are searched in at once: one per core, at most
-    two (the machines this is planned for), on Linux (fork); 1: one after another here."""
-    import os
+    """Child processes the independent parts are searched in at once: one per core this
+    process may use, at most two (the machines this is planned for), on Linux (fork); 1: one
+    after another here."""
     import sys
+
+    from planner.executor import default_jobs
 
     if not sys.platform.startswith("linux"):
         return 1
-    return max(1, min(_MAX_WORKERS, os.cpu_count() or 1))
+    return max(1, min(_MAX_WORKERS, default_jobs()))
 
 
 _MAX_WORKERS = 2
@@ -1230,8 +1252,11 @@ def _share_out(tasks: list[_Task], budget_s: float, *, workers: int,
 
 def _in_children(tasks: list[_Task], deadline: float, *, workers: int,
                  always: bool) -> list[Any]:
-    """Each task's state after running in a forked child (None if it was not started, or
-    was stopped ``_GUARD_GRACE_S`` after its time limit)."""
+    """Each task's state after running in a forked child: its last, or the last it reported
+    (a better plan found: :func:`_report`) before it was stopped, ``2 x _GUARD_GRACE_S``
+    after its time limit (its own guard of a long search gets the first chance); None if it
+    was not started or found nothing.  A child and every process it started are one process
+    group, stopped together."""
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
@@ -1253,40 +1278,72 @@ def _in_children(tasks: list[_Task], deadline: float, *, workers: int,
                 proc = ctx.Process(target=_task_child, args=(child, tasks[i], share))
                 proc.start()
                 child.close()
-                running[parent] = (i, proc, now + share + _GUARD_GRACE_S)
+                running[parent] = (i, proc, now + share + 2 * _GUARD_GRACE_S)
             if not running:
                 break
             timeout = max(0.0, min(d for _, _, d in running.values()) - time.perf_counter())
             for conn in wait(list(running), timeout=timeout):
-                i, proc, _ = running.pop(conn)
+                i, proc, _ = running[conn]
                 try:
                     kind, value = conn.recv()
                 except EOFError:
                     kind, value = "lost", None
+                if kind == "partial":
+                    out[i] = value
+                    continue
+                running.pop(conn)
                 conn.close()
-                proc.join()
+                _stop(proc, grace_s=5.0)
                 if kind == "error":
                     raise RuntimeError(f"a search of the cover failed in its process:\n{value}")
-                out[i] = value
+                if kind == "ok":
+                    out[i] = value
             now = time.perf_counter()
             for conn, (i, proc, stop_at) in list(running.items()):
                 if now >= stop_at:
-                    proc.kill()
-                    proc.join()
+                    _stop(proc, grace_s=0.0)
                     conn.close()
                     running.pop(conn)
     finally:
         for conn, (_, proc, _) in running.items():
-            proc.kill()
-            proc.join()
+            _stop(proc, grace_s=0.0)
             conn.close()
     return out
 
 
+def _stop(proc: Any, *, grace_s: float) -> None:
+    """Wait up to ``grace_s`` for a child to end, then kill it with its process group (the
+    guarded searches it started: :func:`_milp_guarded`)."""
+    import os
+    import signal
+
+    proc.join(grace_s)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+
+
+# In a child of _in_children: sends its task's state when a part finds a better plan.
+_REPORT: Callable[[], None] | None = None
+
+
+def _report() -> None:
+    if _REPORT is not None:
+        _REPORT()
+
+
 def _task_child(conn: Any, task: _Task, limit_s: float) -> None:
+    import os
     import traceback
 
+    global _REPORT
+    os.setpgrp()  # a group of its own, with the searches it starts: stopped together
     run, state, _ = task
+    _REPORT = lambda: conn.send(("partial", state()))  # noqa: E731
     try:
         run(limit_s)
         conn.send(("ok", state()))

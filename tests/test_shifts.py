@@ -343,12 +343,15 @@ def test_hall_form_and_allocation_form_have_one_optimum(case: int) -> None:
                                                              rel=1e-9)
 
 
-@pytest.mark.parametrize("case", range(3))
-def test_search_in_the_hall_form_proves_the_optimum(case: int, monkeypatch) -> None:
+@pytest.mark.parametrize("case, max_queues", [(0, 10), (1, 10), (2, 10), (3, 3)])
+def test_search_in_the_hall_form_proves_the_optimum(case: int, max_queues: int,
+                                                     monkeypatch) -> None:
     # No search in the allocation form: every part the warm start leaves open is searched
     # in the Hall form; its plan, mapped back, costs the optimum of the explicit formulation
-    # (which knows no kept roster: keep none).
+    # (which knows no kept roster: keep none).  With max_queues 3 the slots where all four
+    # queues need agents keep their allocation columns inside the Hall form's programme.
     monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
+    monkeypatch.setattr(shifts_module, "_HALL_MAX_QUEUES", max_queues)
     searched = []
     original = shifts_module._HallPart.search_for
 
@@ -559,6 +562,81 @@ def test_parts_searched_in_child_processes_match_one_process(monkeypatch) -> Non
     assert apart.status == here.status == "optimal"
     assert apart.cost == pytest.approx(here.cost, rel=1e-9)
     assert apart.shortfall_agent_intervals == pytest.approx(here.shortfall_agent_intervals)
+
+
+def _overrunning_milp(marks: str, *, from_run: int, guarded: bool):
+    """A stand-in for shifts_module._milp: integer runs after the first ``from_run`` of each
+    part's process (counted in files under ``marks``; a guarded run is a child of it) overrun
+    HiGHS's time limit by sleeping, as the guard's comment says a large part can at its root.
+    It notes the pid of each overrun."""
+    import os
+    import time as clock
+    from pathlib import Path
+
+    real = shifts_module._milp
+
+    def milp(cost, integrality, *args):
+        if np.any(integrality):
+            count = Path(marks) / f"runs-{os.getppid() if guarded else os.getpid()}"
+            n = len(count.read_text()) if count.exists() else 0
+            with open(count, "a") as f:
+                f.write("x")
+            if n >= from_run:
+                with open(Path(marks) / "sleepers", "a") as f:
+                    f.write(f"{os.getpid()}\n")
+                clock.sleep(30)
+        return real(cost, integrality, *args)
+
+    return milp
+
+
+def _alive(pids) -> list[int]:
+    import os
+
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().split()[2]
+        except FileNotFoundError:
+            continue
+        if state != "Z":
+            out.append(pid)
+            os.kill(pid, 9)  # do not leave it to the rest of the suite
+    return out
+
+
+def test_a_part_stopped_at_its_time_keeps_the_plans_it_reported(tmp_path, monkeypatch) -> None:
+    # Each part's first integer run (the warm start's rounding) finds a plan; the next one
+    # overruns in the part's own process (no guard), which is stopped at its time: the part
+    # keeps the plan it reported.
+    monkeypatch.setattr(shifts_module, "_milp", _overrunning_milp(str(tmp_path), from_run=1,
+                                                                  guarded=False))
+    monkeypatch.setattr(shifts_module, "_GUARD_VARIABLES", 10**9)
+    monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    result = solve_cover(_three_pooled_days(), time_limit_s=2)
+    assert result.status == "time_limit"
+    assert result.shortfall_agent_intervals == 0 and sum(b.agents for b in result.booked) > 0
+    assert _alive(int(p) for p in (tmp_path / "sleepers").read_text().split()) == []
+
+
+def test_no_search_outlives_the_solve(tmp_path, monkeypatch) -> None:
+    # Every integer run overruns in a guarded search the part's process started, whose
+    # guard waits far longer than the part's time: the parts are stopped at their time with
+    # the searches they started.
+    monkeypatch.setattr(shifts_module, "_milp", _overrunning_milp(str(tmp_path), from_run=0,
+                                                                  guarded=True))
+    monkeypatch.setattr(shifts_module, "_GUARD_VARIABLES", 0)   # every search guarded
+    guarded = shifts_module._milp_guarded
+    monkeypatch.setattr(shifts_module, "_milp_guarded",
+                        lambda args, *, limit_s: guarded(args, limit_s=60.0))
+    monkeypatch.setattr(shifts_module, "_GUARD_GRACE_S", 0.5)
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    result = solve_cover(_three_pooled_days(), time_limit_s=2)
+    assert result.status == "no_solution"   # each part books nothing: its requirement short
+    sleepers = (tmp_path / "sleepers").read_text().split()
+    assert sleepers and _alive(int(p) for p in sleepers) == []
 
 
 def test_a_search_that_fails_in_its_process_is_raised(monkeypatch) -> None:
