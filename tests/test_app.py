@@ -1257,6 +1257,48 @@ def test_the_plan_page_plans_with_the_rules_edited_and_opens_the_plan(ws):
     assert "planning.groups.chat_team.patterns[0]: unknown pattern 'nights'" in at.error[0].value
 
 
+def test_a_plan_of_several_days_in_the_page_searches_its_days_in_child_processes(ws,
+                                                                                  monkeypatch):
+    # Three days, the shifts of each within its day: the cover's parts are the days, searched
+    # in forked child processes from the app's script thread.  The page shows the command
+    # line's plan.
+    import planner.shifts as shifts_module
+    from planner.plan import plan_roster
+    from sim.planning import planning_from_dict
+
+    forked = []
+    original = shifts_module._in_children
+
+    def spy(tasks, deadline, **kw):
+        forked.append(len(tasks))
+        return original(tasks, deadline, **kw)
+
+    monkeypatch.setattr(shifts_module, "_in_children", spy)
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    days = small_scenario(start="2026-11-09T00:00",
+                          arrivals={"chat": ([0.0] * 8 + [60.0] * 12 + [0.0] * 4) * 3,
+                                    "phone": ([0.0] * 8 + [30.0] * 12 + [0.0] * 4) * 3})
+    text = inputs.scenario_text(scenario_from_dict(days))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scn.base"] = {"text": text, "source": "days.yaml", "label": "upload",
+                                    "token": "t"}
+    at.run()
+    at.switch_page("app_pages/plan.py").run()
+    at.selectbox(key="keep.plan.scenario").set_value("Scenario page, original").run()
+    at.text_area[0].input(yaml.safe_dump(small_rules())).run()
+    at.number_input(key="keep.plan.reps").set_value(2)
+    at.number_input(key="keep.plan.rounds").set_value(2).run()
+    at.button(key="plan.run").click().run()
+    assert_clean(at)
+    assert forked and max(forked) >= 2
+    monkeypatch.setattr(shifts_module, "_workers", lambda: 1)
+    expected = plan_roster(scenario_from_dict(days),
+                           planning_from_dict(small_rules(), file="rules"), reps=2, seed=1,
+                           max_rounds=2, time_limit_s=30.0)
+    assert expected.cover.status == "optimal"
+    assert metric(at, "Cost of the booked shifts") == f"{expected.cover.cost:,.1f}"
+
+
 def test_plan_rules_typed_in_the_page_are_read_with_the_hardened_reader(ws):
     text = inputs.scenario_text(scenario_from_dict(small_scenario()))
     at = AppTest.from_file(APP, default_timeout=120)
