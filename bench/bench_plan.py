@@ -31,6 +31,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import planner.cover_search as cover_search  # noqa: E402
 import planner.shifts as shifts_module  # noqa: E402
 from planner.plan import default_rules, erlang_requirement, plan_roster  # noqa: E402
 from planner.shifts import Requirement, build_problem, solve_cover  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> None:
           f"{nb_cover.status}, gap {nb_cover.mip_gap:.2%}")
     print(f"    with breaks (milp, 30 s)  {t_mip:7.2f} s  cost {cover.cost:10,.1f}  "
           f"{cover.status}, gap {cover.mip_gap:.2%}; shortfall "
-          f"{cover.shortfall_agent_intervals:.1f}; {shifts_module._workers()} process(es)")
+          f"{cover.shortfall_agent_intervals:.1f}; {cover_search.worker_count()} process(es)")
     print(f"    allocation form only, 30 s {t_x:6.2f} s  cost {x_cover.cost:10,.1f}  "
           f"{x_cover.status}, gap {x_cover.mip_gap:.2%} (baseline: the cover of round 3)")
     if long_cover is not None:

@@ -1262,19 +1262,19 @@ def test_a_plan_of_several_days_in_the_page_searches_its_days_in_child_processes
     # Three days, the shifts of each within its day: the cover's parts are the days, searched
     # in forked child processes from the app's script thread.  The page shows the command
     # line's plan.
-    import planner.shifts as shifts_module
+    import planner.cover_search as search_module
     from planner.plan import plan_roster
     from sim.planning import planning_from_dict
 
     forked = []
-    original = shifts_module._in_children
+    original = search_module.in_children
 
     def spy(tasks, deadline, **kw):
         forked.append(len(tasks))
         return original(tasks, deadline, **kw)
 
-    monkeypatch.setattr(shifts_module, "_in_children", spy)
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    monkeypatch.setattr(search_module, "in_children", spy)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 2)
     days = small_scenario(start="2026-11-09T00:00",
                           arrivals={"chat": ([0.0] * 8 + [60.0] * 12 + [0.0] * 4) * 3,
                                     "phone": ([0.0] * 8 + [30.0] * 12 + [0.0] * 4) * 3})
@@ -1291,7 +1291,7 @@ def test_a_plan_of_several_days_in_the_page_searches_its_days_in_child_processes
     at.button(key="plan.run").click().run()
     assert_clean(at)
     assert forked and max(forked) >= 2
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 1)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 1)
     expected = plan_roster(scenario_from_dict(days),
                            planning_from_dict(small_rules(), file="rules"), reps=2, seed=1,
                            max_rounds=2, time_limit_s=30.0)

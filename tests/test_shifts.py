@@ -16,6 +16,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy import sparse
 
+import planner.cover_search as search_module
 import planner.shifts as shifts_module
 from planner.shifts import (Requirement, _penalty_per_slot, build_problem, planned_scenario_data,
                             planned_shifts, read_requirement, solve_cover)
@@ -353,13 +354,13 @@ def test_search_in_the_hall_form_proves_the_optimum(case: int, max_queues: int,
     monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
     monkeypatch.setattr(shifts_module, "_HALL_MAX_QUEUES", max_queues)
     searched = []
-    original = shifts_module._HallPart.search_for
+    original = search_module.HallPart.search_for
 
     def spy(self, part, limit_s):
         searched.append(part)
         return original(self, part, limit_s)
 
-    monkeypatch.setattr(shifts_module._HallPart, "search_for", spy)
+    monkeypatch.setattr(search_module.HallPart, "search_for", spy)
     rng = np.random.default_rng([14, case])
     problem = _pooled_instance(rng, keep="none")
     result = solve_cover(problem, time_limit_s=60)
@@ -512,7 +513,7 @@ def test_days_no_shift_joins_are_solved_apart_and_add_up(cost_per_hour: float) -
         return build_problem(req, rules, rules_file="r.yaml")
 
     week = problem(days)
-    assert len(shifts_module._blocks(_matrix(week))) == 3
+    assert len(search_module.blocks(_matrix(week))) == 3
     result = solve_cover(week, time_limit_s=60)
     assert result.status == "optimal" and result.mip_gap == 0.0
     alone = [solve_cover(problem([d]), time_limit_s=60) for d in days]
@@ -543,19 +544,19 @@ def _three_pooled_days():
 def test_parts_searched_in_child_processes_match_one_process(monkeypatch) -> None:
     monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
     problem = _three_pooled_days()
-    assert len(shifts_module._blocks(_matrix(problem))) == 3
+    assert len(search_module.blocks(_matrix(problem))) == 3
     calls = []
-    original = shifts_module._in_children
+    original = search_module.in_children
 
     def spy(tasks, deadline, **kw):
         calls.append(len(tasks))
         return original(tasks, deadline, **kw)
 
-    monkeypatch.setattr(shifts_module, "_in_children", spy)
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    monkeypatch.setattr(search_module, "in_children", spy)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 2)
     apart = solve_cover(problem, time_limit_s=60)
     assert calls and max(calls) >= 2
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 1)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 1)
     calls.clear()
     here = solve_cover(problem, time_limit_s=60)
     assert not calls
@@ -565,7 +566,7 @@ def test_parts_searched_in_child_processes_match_one_process(monkeypatch) -> Non
 
 
 def _overrunning_milp(marks: str, *, from_run: int, guarded: bool):
-    """A stand-in for shifts_module._milp: integer runs after the first ``from_run`` of each
+    """A stand-in for search_module.run_milp: integer runs after the first ``from_run`` of each
     part's process (counted in files under ``marks``; a guarded run is a child of it) overrun
     HiGHS's time limit by sleeping, as the guard's comment says a large part can at its root.
     It notes the pid of each overrun."""
@@ -573,7 +574,7 @@ def _overrunning_milp(marks: str, *, from_run: int, guarded: bool):
     import time as clock
     from pathlib import Path
 
-    real = shifts_module._milp
+    real = search_module.run_milp
 
     def milp(cost, integrality, *args):
         if np.any(integrality):
@@ -610,11 +611,11 @@ def test_a_part_stopped_at_its_time_keeps_the_plans_it_reported(tmp_path, monkey
     # Each part's first integer run (the warm start's rounding) finds a plan; the next one
     # overruns in the part's own process (no guard), which is stopped at its time: the part
     # keeps the plan it reported.
-    monkeypatch.setattr(shifts_module, "_milp", _overrunning_milp(str(tmp_path), from_run=1,
+    monkeypatch.setattr(search_module, "run_milp", _overrunning_milp(str(tmp_path), from_run=1,
                                                                   guarded=False))
-    monkeypatch.setattr(shifts_module, "_GUARD_VARIABLES", 10**9)
+    monkeypatch.setattr(search_module, "GUARD_VARIABLES", 10**9)
     monkeypatch.setattr(shifts_module, "_X_SEARCH_SHARE", 0.0)
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 2)
     result = solve_cover(_three_pooled_days(), time_limit_s=2)
     assert result.status == "time_limit"
     assert result.shortfall_agent_intervals == 0 and sum(b.agents for b in result.booked) > 0
@@ -625,14 +626,14 @@ def test_no_search_outlives_the_solve(tmp_path, monkeypatch) -> None:
     # Every integer run overruns in a guarded search the part's process started, whose
     # guard waits far longer than the part's time: the parts are stopped at their time with
     # the searches they started.
-    monkeypatch.setattr(shifts_module, "_milp", _overrunning_milp(str(tmp_path), from_run=0,
+    monkeypatch.setattr(search_module, "run_milp", _overrunning_milp(str(tmp_path), from_run=0,
                                                                   guarded=True))
-    monkeypatch.setattr(shifts_module, "_GUARD_VARIABLES", 0)   # every search guarded
-    guarded = shifts_module._milp_guarded
-    monkeypatch.setattr(shifts_module, "_milp_guarded",
+    monkeypatch.setattr(search_module, "GUARD_VARIABLES", 0)   # every search guarded
+    guarded = search_module.run_milp_guarded
+    monkeypatch.setattr(search_module, "run_milp_guarded",
                         lambda args, *, limit_s: guarded(args, limit_s=60.0))
-    monkeypatch.setattr(shifts_module, "_GUARD_GRACE_S", 0.5)
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    monkeypatch.setattr(search_module, "GUARD_GRACE_S", 0.5)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 2)
     result = solve_cover(_three_pooled_days(), time_limit_s=2)
     assert result.status == "no_solution"   # each part books nothing: its requirement short
     sleepers = (tmp_path / "sleepers").read_text().split()
@@ -645,8 +646,8 @@ def test_a_search_that_fails_in_its_process_is_raised(monkeypatch) -> None:
     def broken(self, limit_s):
         raise ValueError("HiGHS went away")
 
-    monkeypatch.setattr(shifts_module._Block, "warm", broken)
-    monkeypatch.setattr(shifts_module, "_workers", lambda: 2)
+    monkeypatch.setattr(search_module.Part, "warm", broken)
+    monkeypatch.setattr(search_module, "worker_count", lambda: 2)
     with pytest.raises(RuntimeError, match="HiGHS went away"):
         solve_cover(problem, time_limit_s=10)
 
@@ -654,17 +655,17 @@ def test_a_search_that_fails_in_its_process_is_raised(monkeypatch) -> None:
 def _matrix(problem) -> sparse.csr_matrix:
     """The constraint matrix solve_cover builds (caught on its way to HiGHS)."""
     seen = []
-    original = shifts_module._milp
+    original = search_module.run_milp
 
     def catch(cost, integrality, lower, upper, constraints, options):
         seen.append(constraints[0].A)
         return original(cost, integrality, lower, upper, constraints, options)
 
-    shifts_module._milp = catch
+    search_module.run_milp = catch
     try:
         solve_cover(problem, relax=True)
     finally:
-        shifts_module._milp = original
+        search_module.run_milp = original
     return sparse.csr_matrix(seen[0])
 
 
