@@ -838,6 +838,21 @@ def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
                          "points)", field=where)
 
 
+def _overlap_daily(start_min: float, length_min: float, window_min: float,
+                   window_length_min: float) -> bool:
+    """Whether a daily window (from ``window_min`` past midnight, lasting
+    ``window_length_min``) meets the stretch of ``length_min`` from clock ``start_min``."""
+    day = 24 * 60
+    if length_min >= day:
+        return True
+    a = start_min % day
+    for shift in (-day, 0.0, day):  # the window's occurrences around the stretch's day
+        lo = window_min + shift
+        if lo < a + length_min and a < lo + window_length_min:
+            return True
+    return False
+
+
 def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> None:
     queues = list(spec.queues)
     for g, group in spec.agent_groups.items():
@@ -893,6 +908,24 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
         if q not in served and (contacts[i].sum() > 0 or q in reached):
             raise InputError(f"queue {quote(q)} has contacts but no agent group has it among its "
                              "skills", file=source, field="agent_groups")
+    # A queue only allocation windows serve must meet one of them inside the horizon.
+    horizon_min = contacts.shape[1] * spec.interval_min
+    start_min = spec.start.hour * 60 + spec.start.minute + spec.start.second / 60.0
+    all_day = {q for g in spec.agent_groups.values() for q in g.skills}
+    for i, q in enumerate(queues):
+        if q in all_day or q not in served or not (contacts[i].sum() > 0 or q in reached):
+            continue
+        windows = [(g, w) for g, group in spec.agent_groups.items()
+                   for w in group.allocation if q in w.skills]
+        if not any(_overlap_daily(start_min, horizon_min, w.start_min, w.length_min)
+                   for _, w in windows):
+            named = ", ".join(f"{g} {w.from_}-{w.to}" for g, w in windows)
+            raise InputError(f"queue {quote(q)} has contacts but only allocation windows serve "
+                             f"it ({named}), and none falls inside the horizon "
+                             f"({spec.start:%H:%M} for {horizon_min / 60:g} h): its contacts "
+                             "would never be answered (expected a group with it among its "
+                             "skills, or a window inside the horizon)", file=source,
+                             field="agent_groups")
     horizon_days = contacts.shape[1] * spec.interval_min / (24 * 60)
     if horizon_days > LIMITS.horizon_days:
         raise InputError(f"{contacts.shape[1]:,} intervals of {spec.interval_min:g} min make a "

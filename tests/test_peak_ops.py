@@ -503,6 +503,34 @@ def test_run_size_counts_redials_geometrically() -> None:
         check_run_size(big, reps=10_000, points=2_200)
 
 
+@pytest.mark.parametrize("start, window, served", [
+    ("2026-11-11T00:00", ("20:00", "22:00"), False),   # one hour of horizon, window at 20:00
+    ("2026-11-11T19:30", ("20:00", "22:00"), True),    # its first half hour
+    ("2026-11-11T21:30", ("20:00", "22:00"), True),    # the window's last half hour
+    ("2026-11-11T22:00", ("20:00", "22:00"), False),   # it has just ended
+    ("2026-11-11T00:00", ("23:00", "00:30"), True),    # crossing midnight: 00:00-00:30
+    ("2026-11-11T23:00", ("00:30", "01:00"), False),   # the hour ends at 24:00
+])
+def test_a_queue_only_windows_serve_must_meet_one_inside_the_horizon(start, window,
+                                                                      served) -> None:
+    # Queue c has contacts and is served only in gold's window; the horizon is an hour.
+    data = copy.deepcopy(PEAK)
+    data["start"] = start
+    data["queues"]["c"] = {"aht_s": 100}
+    data["arrivals"]["c"] = [1, 1]
+    w = data["agent_groups"]["gold"]["allocation"][0]
+    w["from"], w["to"] = window
+    w["skills"]["c"] = 3
+    if served:
+        scenario_from_dict(data)
+        return
+    with pytest.raises(InputError, match=r"queue 'c' has contacts but only allocation windows "
+                       rf"serve it \(gold {window[0]}-{window[1]}\), and none falls inside "
+                       rf"the horizon \({start[-5:]} for 1 h\)") as err:
+        scenario_from_dict(data)
+    assert err.value.field == "agent_groups"
+
+
 # ------------------------------------------------------------------------------------------------
 # 7. Validation: every new key, with its key path
 # ------------------------------------------------------------------------------------------------
@@ -614,10 +642,13 @@ def test_new_keys_are_validated_with_their_key_path(change: Callable[[dict], Non
 
 
 def test_a_queue_served_only_in_a_window_is_served() -> None:
-    # b is no skill of gold's own, only of its window: the scenario is valid (b's contacts
-    # wait outside the window, as outside a shift), and b's speed may be given.
+    # b is no skill of gold's own, only of its window (in the horizon: 00:00-00:30): the
+    # scenario is valid (b's contacts wait outside the window, as outside a shift), and b's
+    # speed may be given.  (A window outside the horizon is refused:
+    # test_a_queue_only_windows_serve_must_meet_one_inside_the_horizon.)
     data = copy.deepcopy(PEAK)
     data["agent_groups"]["gold"]["skills"] = {"a": 1}
+    data["agent_groups"]["gold"]["allocation"][0].update({"from": "00:00", "to": "00:30"})
     sc = scenario_from_dict(data)
     del data["agent_groups"]["gold"]["speed"]
     assert sc.spec.agent_groups["gold"].all_skills == ("a", "b")
