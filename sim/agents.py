@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Scenario, ShiftSpec, clock_to_min
+from sim.scenario import Scenario, ShiftSpec, clock_to_min, window_occurrences
 
 __all__ = ["Roster", "build_roster", "clock_offset_s", "daily_windows", "ON", "OFF", "BREAK"]
 
@@ -64,14 +64,8 @@ def daily_windows(scenario: Scenario, *, start_min: int, length_min: int, until_
     """The occurrences ``(from_s, to_s)``, in model time, of a daily clock window starting at
     ``start_min`` after midnight for ``length_min``, that overlap ``[0, until_s)``; the
     first may start before 0 (a window in force when the run starts)."""
-    offset_s = clock_offset_s(scenario)
-    out = []
-    for d in range(-1, math.ceil((until_s + offset_s) / DAY_S) + 1):
-        t0 = d * DAY_S + start_min * 60.0 - offset_s
-        t1 = t0 + length_min * 60.0
-        if t1 > 0.0 and t0 < until_s:
-            out.append((t0, t1))
-    return out
+    return window_occurrences(scenario.spec.start, start_min=start_min,
+                              length_min=length_min, until_s=until_s)
 
 
 def build_roster(scenario: Scenario, *, until_s: float) -> Roster:

@@ -35,7 +35,7 @@ from sim.uncertainty import multiplier_ppf
 __all__ = ["QueueSpec", "CallbackSpec", "RedialSpec", "BreakSpec", "ShiftSpec", "SkillSpec",
            "AllocationSpec", "GroupSpec", "TransferSpec", "ArrivalsSpec",
            "UncertaintySpec", "ScenarioSpec", "Scenario", "load_scenario", "scenario_from_dict",
-           "clock_to_min", "expected_visits", "check_run_size", "LIMITS"]
+           "clock_to_min", "window_occurrences", "expected_visits", "check_run_size", "LIMITS"]
 
 MAX_SCALE = 1000.0
 MAX_CONTACTS = 1e7  # per interval and queue: far beyond any contact centre, within numpy's reach
@@ -838,19 +838,20 @@ def check_run_size(scenario: Scenario, *, reps: int, points: int = 1,
                          "points)", field=where)
 
 
-def _overlap_daily(start_min: float, length_min: float, window_min: float,
-                   window_length_min: float) -> bool:
-    """Whether a daily window (from ``window_min`` past midnight, lasting
-    ``window_length_min``) meets the stretch of ``length_min`` from clock ``start_min``."""
-    day = 24 * 60
-    if length_min >= day:
-        return True
-    a = start_min % day
-    for shift in (-day, 0.0, day):  # the window's occurrences around the stretch's day
-        lo = window_min + shift
-        if lo < a + length_min and a < lo + window_length_min:
-            return True
-    return False
+def window_occurrences(start: dt.datetime, *, start_min: float, length_min: float,
+                       until_s: float) -> list[tuple[float, float]]:
+    """The occurrences ``(from_s, to_s)``, in seconds from ``start`` (a run's model time), of
+    a daily clock window starting ``start_min`` after midnight for ``length_min``, that
+    overlap ``[0, until_s)``; the first may start before 0 (a window in force at the start)."""
+    day_s = 86_400.0
+    offset_s = (start.hour * 60 + start.minute) * 60.0 + start.second
+    out = []
+    for d in range(-1, math.ceil((until_s + offset_s) / day_s) + 1):
+        t0 = d * day_s + start_min * 60.0 - offset_s
+        t1 = t0 + length_min * 60.0
+        if t1 > 0.0 and t0 < until_s:
+            out.append((t0, t1))
+    return out
 
 
 def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> None:
@@ -910,14 +911,14 @@ def _cross_check(spec: ScenarioSpec, contacts: np.ndarray, *, source: str) -> No
                              "skills", file=source, field="agent_groups")
     # A queue only allocation windows serve must meet one of them inside the horizon.
     horizon_min = contacts.shape[1] * spec.interval_min
-    start_min = spec.start.hour * 60 + spec.start.minute + spec.start.second / 60.0
     all_day = {q for g in spec.agent_groups.values() for q in g.skills}
     for i, q in enumerate(queues):
         if q in all_day or q not in served or not (contacts[i].sum() > 0 or q in reached):
             continue
         windows = [(g, w) for g, group in spec.agent_groups.items()
                    for w in group.allocation if q in w.skills]
-        if not any(_overlap_daily(start_min, horizon_min, w.start_min, w.length_min)
+        if not any(window_occurrences(spec.start, start_min=w.start_min,
+                                      length_min=w.length_min, until_s=horizon_min * 60.0)
                    for _, w in windows):
             named = ", ".join(f"{g} {w.from_}-{w.to}" for g, w in windows)
             raise InputError(f"queue {quote(q)} has contacts but only allocation windows serve "
